@@ -25,7 +25,8 @@ buf_reserve(struct vmh_buf *b, size_t need)
 	size_t want, size;
 	char *p;
 
-	if (need > b->max || b->len > b->max - need)
+	if (need > b->max || b->len > b->max - need ||
+	    b->len + need >= SIZE_MAX)
 		return VMH_E_TOOBIG;
 	want = b->len + need + 1;
 	if (want <= b->size)
@@ -33,7 +34,9 @@ buf_reserve(struct vmh_buf *b, size_t need)
 	size = b->size ? b->size : 64;
 	while (size < want)
 		size = size > SIZE_MAX / 2 ? want : size * 2;
-	if (size > b->max + 1)
+	/* Never allocate past the ceiling (max + 1 cannot overflow here:
+	 * want <= max + 1 was checked above). */
+	if (b->max < SIZE_MAX && size > b->max + 1)
 		size = b->max + 1;
 	p = realloc(b->data, size);
 	if (p == NULL)
