@@ -86,6 +86,7 @@ struct vmh_vm {
 	long long ds_id;  /* ONE system datastore of the last history, or -1 */
 	long long history_seq; /* ONE SEQ of the last history, or -1 */
 	int locked;            /* ONE lock level, Nova locked (1), 0 none */
+	int resched;           /* ONE RESCHED flag: a resched is pending */
 	char **attrs;          /* USER_TEMPLATE / metadata: KEY, value, ... */
 	long long stime;       /* start time, epoch seconds, 0 if unknown */
 };
