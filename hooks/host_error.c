@@ -2,20 +2,41 @@
 /*
  * host_error: recover the VMs of a failed compute host. Run by the cloud's
  * host state hook (any OpenNebula generation) or by an operator. The work is
- * in lib/; this file parses the command line and maps the outcome to an exit
- * status.
+ * in lib/hosterr.c; this file reads the invocation and maps the outcome to
+ * an exit status.
  */
 #include "config.h"
 
+#include <errno.h>
 #include <getopt.h>
 #include <stdio.h>
 #include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
 
+#include <curl/curl.h>
+
+#include "buf.h"
 #include "cli.h"
+#include "cloud.h"
+#include "hosterr.h"
 #include "log.h"
 #include "str.h"
 
-enum { OPT_HOST = VMH_OPT_PRIVATE };
+/* Hook arguments on stdin (OpenNebula 6+): base64 XML and options. */
+#define STDIN_MAX        (16 * 1024 * 1024)
+#define STDIN_TOKENS_MAX 64
+
+enum { OPT_HOST = VMH_OPT_PRIVATE, OPT_STATUS, OPT_FORCE };
+
+struct args {
+	struct vmh_cli cli;
+	struct vmh_hosterr_opts opts;
+	const char *positional;
+	int status;
+	int n_positional;
+	const char *extra;
+};
 
 static void
 help(void)
@@ -23,6 +44,7 @@ help(void)
 	printf("Usage: host_error [OPTION]... [HOST_ID | BASE64_HOST_XML] "
 	       "[-r|-d|-m] [-f] [-p N] [-u]\n"
 	       "  or:  host_error [OPTION]... --host NAME|ID\n"
+	       "  or:  host_error [OPTION]... --status [HOST]\n"
 	       "Fence a failed compute host and recover its virtual machines.\n"
 	       "\n"
 	       "With no host argument and no --host, the arguments are read "
@@ -40,6 +62,9 @@ help(void)
 	       "re-check the host\n"
 	       "  -u, --no-fencing      do not fence the host (unsafe)\n"
 	       "      --host=NAME|ID    the failed host, by name or ID\n"
+	       "      --ignore-storm    act even when too many hosts fail at "
+	       "once\n"
+	       "      --status          show the incidents and their VMs\n"
 	       "\n"
 	       "Common options:\n%s"
 	       "\n"
@@ -51,8 +76,9 @@ help(void)
 	       vmh_cli_common_help);
 }
 
-int
-main(int argc, char **argv)
+/* Parse argv into a; returns -1 to go on, or an exit status. */
+static int
+parse(int argc, char **argv, struct args *a)
 {
 	static const struct option longopts[] = {
 		VMH_CLI_LONGOPTS,
@@ -63,21 +89,19 @@ main(int argc, char **argv)
 		{ "pause", required_argument, NULL, 'p' },
 		{ "no-fencing", no_argument, NULL, 'u' },
 		{ "host", required_argument, NULL, OPT_HOST },
+		{ "status", no_argument, NULL, OPT_STATUS },
+		{ "ignore-storm", no_argument, NULL, OPT_FORCE },
 		{ NULL, 0, NULL, 0 },
 	};
-	struct vmh_cli cli;
-	struct vmh_conf *conf = NULL;
 	struct vmh_error err;
-	const char *host = NULL;
-	int opt, status = VMH_EXIT_OK, mode = 0, pause_cycles = 0;
-	int force = 0, no_fencing = 0;
 	long long n;
+	int opt;
 
-	vmh_cli_init(&cli, "host_error", argv);
 	vmh_error_init(&err);
+	optind = 0; /* GNU: re-initialise, argv may be a new vector */
 	while ((opt = getopt_long(argc, argv, VMH_CLI_SHORTOPTS "rdmfp:u",
 				  longopts, NULL)) != -1) {
-		switch (vmh_cli_option(&cli, opt, help)) {
+		switch (vmh_cli_option(&a->cli, opt, help)) {
 		case VMH_CLI_HANDLED:
 			continue;
 		case VMH_CLI_EXIT_OK:
@@ -89,45 +113,190 @@ main(int argc, char **argv)
 		}
 		switch (opt) {
 		case 'r':
+			a->opts.mode = VMH_HA_RECREATE; /* last wins, */
+			break; /* as in host_error.rb */
 		case 'd':
+			a->opts.mode = VMH_HA_DELETE;
+			break;
 		case 'm':
-			mode = opt; /* last wins, as in host_error.rb */
+			a->opts.mode = VMH_HA_MIGRATE;
 			break;
 		case 'f':
-			force = 1;
+			a->opts.include_suspended = 1;
 			break;
 		case 'u':
-			no_fencing = 1;
+			a->opts.no_fencing = 1;
 			break;
 		case 'p':
 			if (vmh_strtonum(optarg, 0, 1000, &n, "-p", &err) !=
 			    VMH_OK)
-				return vmh_cli_usage_error(&cli, "%s",
+				return vmh_cli_usage_error(&a->cli, "%s",
 							   err.text);
-			pause_cycles = (int)n;
+			a->opts.pause_cycles = (int)n;
 			break;
 		case OPT_HOST:
-			host = optarg;
+			a->opts.host = optarg;
+			break;
+		case OPT_STATUS:
+			a->status = 1;
+			break;
+		case OPT_FORCE:
+			a->opts.force = 1;
 			break;
 		default:
-			return vmh_cli_usage_error(&cli, "unexpected option");
+			return vmh_cli_usage_error(&a->cli,
+						   "unexpected option");
 		}
 	}
-	if (host != NULL && optind < argc)
-		return vmh_cli_usage_error(&cli, "--host and a host argument "
-						 "are exclusive");
-	if (optind + 1 < argc)
-		return vmh_cli_usage_error(&cli, "unexpected argument '%s'",
-					   argv[optind + 1]);
+	a->n_positional = argc - optind;
+	if (a->n_positional > 0)
+		a->positional = argv[optind];
+	if (a->n_positional > 1)
+		a->extra = argv[optind + 1];
+	return -1;
+}
 
-	if ((status = vmh_cli_start(&cli, &conf)) >= 0)
-		return status;
-	(void)mode;
-	(void)force;
-	(void)no_fencing;
-	(void)pause_cycles;
-	vmh_log(VMH_LOG_ERR, "the recovery flow is not built yet");
-	status = VMH_EXIT_SOFTWARE;
+/* Read the hook's arguments from stdin into *tokens (split on blanks). */
+static enum vmh_rc
+read_stdin_args(struct vmh_buf *in, char **tokens, int *n,
+		struct vmh_error *err)
+{
+	char chunk[65536], *p;
+	ssize_t r;
+
+	*n = 0;
+	while ((r = read(0, chunk, sizeof(chunk))) != 0) {
+		if (r < 0)
+			return vmh_error_errno(err, errno, "stdin",
+					       "cannot read the arguments");
+		if (vmh_buf_append(in, chunk, (size_t)r) != VMH_OK)
+			return vmh_error_set(err, VMH_E_DATA, "stdin", 0,
+					     "arguments larger than %d bytes",
+					     STDIN_MAX);
+	}
+	if (in->len != strlen(vmh_buf_str(in)))
+		return vmh_error_set(err, VMH_E_DATA, "stdin", 0,
+				     "arguments contain a NUL byte");
+	/* Split in place on blanks, as host_error.rb's split(' ') does. */
+	for (p = in->data; p != NULL && *p != '\0';) {
+		while (*p == ' ' || *p == '\t' || *p == '\r' || *p == '\n')
+			*p++ = '\0';
+		if (*p == '\0')
+			break;
+		if (*n >= STDIN_TOKENS_MAX)
+			return vmh_error_set(err, VMH_E_DATA, "stdin", 0,
+					     "more than %d arguments",
+					     STDIN_TOKENS_MAX);
+		tokens[(*n)++] = p;
+		while (*p != '\0' && *p != ' ' && *p != '\t' && *p != '\r' &&
+		       *p != '\n')
+			p++;
+	}
+	return VMH_OK;
+}
+
+int
+main(int argc, char **argv)
+{
+	struct args a;
+	struct vmh_conf *conf = NULL;
+	struct vmh_cloud *cloud = NULL;
+	struct vmh_hosterr_report report = { 0 };
+	struct vmh_error err;
+	struct vmh_buf in;
+	char *tokens[STDIN_TOKENS_MAX], *argv2[STDIN_TOKENS_MAX + 64];
+	char *host_id = NULL, *host_name = NULL, *host_xml = NULL;
+	int status, i, n, argc2 = 0, curl_ready = 0;
+	enum vmh_rc rc;
+
+	memset(&a, 0, sizeof(a));
+	vmh_cli_init(&a.cli, "host_error", argv);
+	a.opts.mode = VMH_HA_UNSET;
+	vmh_error_init(&err);
+	vmh_buf_init(&in, STDIN_MAX);
+	if ((status = parse(argc, argv, &a)) >= 0)
+		goto done;
+
+	/* OpenNebula 6+ with ARGUMENTS_STDIN: no argv, "<b64> -m -p 5" on
+	 * stdin. The stdin words are parsed like command-line words. */
+	if (!a.status && a.positional == NULL && a.opts.host == NULL &&
+	    !a.cli.check_config) {
+		if (read_stdin_args(&in, tokens, &n, &err) != VMH_OK) {
+			status = vmh_cli_fail(&err);
+			goto done;
+		}
+		if (n == 0) {
+			status = vmh_cli_usage_error(
+			    &a.cli, "no host given: pass a host ID or the "
+				    "base64 <HOST> document, --host NAME, "
+				    "or the hook arguments on stdin");
+			goto done;
+		}
+		for (i = 0; i < argc && argc2 < 63; i++)
+			argv2[argc2++] = argv[i];
+		for (i = 0; i < n; i++)
+			argv2[argc2++] = tokens[i];
+		argv2[argc2] = NULL;
+		if ((status = parse(argc2, argv2, &a)) >= 0)
+			goto done;
+	}
+	if (a.opts.host != NULL && a.positional != NULL) {
+		status = vmh_cli_usage_error(&a.cli, "--host and a host "
+						     "argument are exclusive");
+		goto done;
+	}
+	if (a.extra != NULL && !a.status) {
+		status = vmh_cli_usage_error(&a.cli, "unexpected argument '%s'",
+					     a.extra);
+		goto done;
+	}
+	if ((status = vmh_cli_start(&a.cli, &conf)) >= 0)
+		goto done;
+
+	if (a.status) {
+		rc = vmh_hosterr_status(
+		    conf, a.positional ? a.positional : a.opts.host, a.cli.json,
+		    stdout, &err);
+		status = rc == VMH_OK ? VMH_EXIT_OK : vmh_cli_fail(&err);
+		goto done;
+	}
+	if (a.positional != NULL) {
+		if (vmh_hosterr_parse_hook_arg(a.positional, &host_id,
+					       &host_name, &host_xml,
+					       &err) != VMH_OK) {
+			status = vmh_cli_fail(&err);
+			goto done;
+		}
+		a.opts.host = host_id;
+		a.opts.host_xml = host_xml;
+	}
+	a.opts.dry_run = a.cli.dry_run;
+
+	curl_global_init(CURL_GLOBAL_DEFAULT);
+	curl_ready = 1;
+	if (vmh_cloud_open(conf, &cloud, &err) != VMH_OK) {
+		status = vmh_cli_fail(&err);
+		goto done;
+	}
+	rc = vmh_hosterr_run(conf, cloud, &a.opts, &report, &err);
+	if (a.cli.json)
+		vmh_hosterr_report_json(&report, stdout);
+	else
+		vmh_hosterr_report_print(&report, stdout);
+	if (rc != VMH_OK)
+		status = vmh_cli_fail(&err);
+	else
+		status = VMH_EXIT_OK;
+done:
+	vmh_hosterr_report_free(&report);
+	vmh_cloud_close(cloud);
 	vmh_conf_free(conf);
+	vmh_buf_free(&in);
+	free(host_id);
+	free(host_name);
+	free(host_xml);
+	if (curl_ready)
+		curl_global_cleanup();
+	vmh_log_clear_secrets();
 	return status;
 }

@@ -7,6 +7,7 @@
 #include <strings.h>
 
 #include "cloud_driver.h"
+#include "osauth.h"
 
 struct vmh_cloud {
 	const struct vmh_cloud_driver *drv;
@@ -15,6 +16,7 @@ struct vmh_cloud {
 
 static const struct vmh_cloud_driver *const drivers[] = {
 	&vmh__cloud_one_driver,
+	&vmh__cloud_nova_driver,
 	NULL,
 };
 
@@ -23,13 +25,19 @@ vmh_cloud_open(const struct vmh_conf *conf, struct vmh_cloud **out,
 	       struct vmh_error *err)
 {
 	const struct vmh_cloud_driver *drv = NULL;
+	const char *kind = conf->cloud;
 	struct vmh_cloud *c;
 	enum vmh_rc rc;
 	size_t i;
 
 	*out = NULL;
+	/* A configuration that names no cloud, run where OS_CLOUD or
+	 * OS_AUTH_URL is set (an openrc sourced, a clouds.yaml chosen):
+	 * the operator means OpenStack. */
+	if (!conf->cloud_set && vmh_os_env_present())
+		kind = "openstack";
 	for (i = 0; drivers[i] != NULL; i++)
-		if (strcmp(drivers[i]->kind, conf->cloud) == 0)
+		if (strcmp(drivers[i]->kind, kind) == 0)
 			drv = drivers[i];
 	if (drv == NULL)
 		return vmh_error_set(err, VMH_E_CONFIG, conf->path, 0,
@@ -170,6 +178,22 @@ vmh_cloud_vm_op(struct vmh_cloud *c, const char *vm_id,
 	if (op.rc != VMH_OK && err != NULL && err->code == VMH_OK)
 		*err = op.err;
 	return op.rc;
+}
+
+enum vmh_rc
+vmh_cloud_datastore_shared(struct vmh_cloud *c, long long ds_id, int *shared,
+			   struct vmh_error *err)
+{
+	*shared = 1;
+	if (c->drv->datastore_shared == NULL)
+		return VMH_OK;
+	return c->drv->datastore_shared(c->state, ds_id, shared, err);
+}
+
+void *
+vmh__cloud_state(struct vmh_cloud *c, const struct vmh_cloud_driver *drv)
+{
+	return c != NULL && c->drv == drv ? c->state : NULL;
 }
 
 unsigned long

@@ -197,6 +197,12 @@ enum vmh_rc vmh_cloud_run_ops(struct vmh_cloud *c, struct vmh_vm_op *ops,
 			      size_t n, int concurrency, vmh_op_cb cb,
 			      void *ctx, struct vmh_error *err);
 
+/* Is system datastore ds_id shared between hosts (ONE: TEMPLATE/SHARED
+ * of the datastore)? *shared is 1 or 0. Clouds without the notion answer
+ * 1 (Nova's evacuate handles both). */
+enum vmh_rc vmh_cloud_datastore_shared(struct vmh_cloud *c, long long ds_id,
+				       int *shared, struct vmh_error *err);
+
 /* Convenience: one operation, synchronously. */
 enum vmh_rc vmh_cloud_vm_op(struct vmh_cloud *c, const char *vm_id,
 			    enum vmh_vm_action action, const char *arg,

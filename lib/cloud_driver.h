@@ -37,8 +37,16 @@ struct vmh_cloud_driver {
 			       int concurrency, vmh_op_cb cb, void *ctx,
 			       struct vmh_error *err);
 	unsigned long (*calls)(const void *state);
+	/* NULL: every datastore counts as shared. */
+	enum vmh_rc (*datastore_shared)(void *state, long long ds_id,
+					int *shared, struct vmh_error *err);
 };
 
 extern const struct vmh_cloud_driver vmh__cloud_one_driver;
+extern const struct vmh_cloud_driver vmh__cloud_nova_driver;
+
+/* The driver state behind c when drv is its driver, else NULL (for a
+ * driver's own extra functions, e.g. cloud_nova.h). */
+void *vmh__cloud_state(struct vmh_cloud *c, const struct vmh_cloud_driver *drv);
 
 #endif

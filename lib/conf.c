@@ -17,6 +17,10 @@
 #include <unistd.h>
 
 #include "conf.h"
+#include "fence.h"
+#include "hosterr.h"
+#include "netfence.h"
+#include "osauth.h"
 #include "str.h"
 
 #define CONF_DEFAULT_STATE_DIR       LOCALSTATEDIR "/lib/vmheal"
@@ -470,6 +474,33 @@ parse_opennebula(const vmh_setting *g, struct vmh_conf *conf,
 	return VMH_OK;
 }
 
+static enum vmh_rc
+parse_fence(const vmh_setting *g, struct vmh_conf *conf, struct vmh_error *err)
+{
+	return vmh_fence_conf_parse(g, &conf->fence, err);
+}
+
+static enum vmh_rc
+parse_hosterr(const vmh_setting *g, struct vmh_conf *conf,
+	      struct vmh_error *err)
+{
+	return vmh_hosterr_conf_parse(g, &conf->hosterr, err);
+}
+
+static enum vmh_rc
+parse_openstack(const vmh_setting *g, struct vmh_conf *conf,
+		struct vmh_error *err)
+{
+	return vmh_openstack_conf_parse(g, &conf->openstack, err);
+}
+
+static enum vmh_rc
+parse_netfence(const vmh_setting *g, struct vmh_conf *conf,
+	       struct vmh_error *err)
+{
+	return vmh_netfence_conf_parse(g, &conf->netfence, err);
+}
+
 /* Top-level sections and the parser of each. */
 static const struct {
 	const char *name;
@@ -479,6 +510,10 @@ static const struct {
 	{ "log", parse_log },
 	{ "http", parse_http },
 	{ "opennebula", parse_opennebula },
+	{ "openstack", parse_openstack },
+	{ "net_fence", parse_netfence },
+	{ "fence", parse_fence },
+	{ "host_error", parse_hosterr },
 };
 
 static enum vmh_rc
@@ -519,6 +554,7 @@ parse_root(const vmh_setting *root, struct vmh_conf *conf,
 	    (rc = vmh_conf_get_string(root, "secrets_file", &conf->secrets_file,
 				      err)) != VMH_OK)
 		return rc;
+	conf->cloud_set = config_setting_get_member(root, "cloud") != NULL;
 	free(conf->cloud);
 	if ((conf->cloud = strdup(clouds[cloud])) == NULL)
 		return vmh_error_set(err, VMH_E_NOMEM, NULL, 0,
@@ -630,5 +666,9 @@ vmh_conf_free(struct vmh_conf *conf)
 		free(conf->secrets[i].value);
 	}
 	free(conf->secrets);
+	vmh_netfence_conf_free(conf->netfence);
+	vmh_openstack_conf_free(conf->openstack);
+	vmh_fence_conf_free(conf->fence);
+	vmh_hosterr_conf_free(conf->hosterr);
 	free(conf);
 }

@@ -32,9 +32,10 @@ struct vmh_conf_opennebula {
 	int monitoring_interval_s; /* 0: ask oned, else 60 */
 };
 
-struct vmh_fence_conf;    /* lib/fence.h */
-struct vmh_hosterr_conf;  /* lib/hosterr.h (later) */
-struct vmh_netfence_conf; /* lib/netfence.h (later) */
+struct vmh_fence_conf;     /* lib/fence.h */
+struct vmh_hosterr_conf;   /* lib/hosterr.h (later) */
+struct vmh_netfence_conf;  /* lib/netfence.h (later) */
+struct vmh_openstack_conf; /* lib/osauth.h */
 
 struct vmh_conf {
 	char *path;      /* file read, or NULL for built-in defaults */
@@ -49,7 +50,11 @@ struct vmh_conf {
 	struct vmh_secret *secrets; /* from secrets_file */
 	size_t n_secrets;
 	struct vmh_fence_conf *fence;       /* NULL if no fence section */
+	struct vmh_hosterr_conf *hosterr;   /* NULL if no host_error section */
 	struct vmh_netfence_conf *netfence; /* NULL if no net_fence section */
+	struct vmh_openstack_conf *openstack; /* NULL if no openstack section */
+	int cloud_set; /* `cloud` was in the file (else OS_CLOUD/OS_AUTH_URL
+			  may choose OpenStack) */
 };
 
 /*

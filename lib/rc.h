@@ -52,6 +52,7 @@ enum vmh_exit {
 	VMH_EXIT_ISOLATED = 82,
 	VMH_EXIT_STORM = 83,
 	VMH_EXIT_GAVE_UP = 84,
+	VMH_EXIT_DEGRADED = 85, /* net_fence: a network is down, alert only */
 };
 
 /* Short constant description of a return code, never NULL. */

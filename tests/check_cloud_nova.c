@@ -1,0 +1,1099 @@
+/* SPDX-License-Identifier: GPL-2.0-or-later */
+/*
+ * The OpenStack driver (lib/cloud_nova.c, lib/osauth.c) against novasim:
+ * Keystone password and application-credential auth, re-authentication,
+ * clouds.yaml + secure.yaml, microversion negotiation, paging and exact
+ * host matches, force-down + disable, evacuation and its checks, the
+ * "still in use" refusal, faults. Each test starts its own novasim.
+ */
+#include "config.h"
+
+#include <jansson.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "cloud.h"
+#include "cloud_nova.h"
+#include "conf.h"
+#include "http.h"
+#include "log.h"
+#include "osauth.h"
+#include "str.h"
+#include "testutil.h"
+#include "http/testserver.h"
+
+static struct ts_server sim;
+static char *tmpdir;
+static struct vmh_conf *conf;
+
+static const char *const os_vars[] = {
+	"OS_CLOUD",
+	"OS_AUTH_URL",
+	"OS_AUTH_TYPE",
+	"OS_USERNAME",
+	"OS_USER_ID",
+	"OS_PASSWORD",
+	"OS_USER_DOMAIN_NAME",
+	"OS_USER_DOMAIN_ID",
+	"OS_PROJECT_NAME",
+	"OS_PROJECT_ID",
+	"OS_TENANT_NAME",
+	"OS_TENANT_ID",
+	"OS_PROJECT_DOMAIN_NAME",
+	"OS_PROJECT_DOMAIN_ID",
+	"OS_DEFAULT_DOMAIN",
+	"OS_REGION_NAME",
+	"OS_INTERFACE",
+	"OS_ENDPOINT_TYPE",
+	"OS_CACERT",
+	"OS_INSECURE",
+	"OS_APPLICATION_CREDENTIAL_ID",
+	"OS_APPLICATION_CREDENTIAL_NAME",
+	"OS_APPLICATION_CREDENTIAL_SECRET",
+	"OS_CLIENT_CONFIG_FILE",
+	"OS_CLIENT_SECURE_FILE",
+	NULL,
+};
+
+/* Short delays so that evacuations finish in a fraction of a second. */
+#define FAST_SETTINGS                                                          \
+	"\"schedule_delay_s\": 0.05, \"spawn_delay_s\": 0.05, "               \
+	"\"action_delay_s\": 0.05, \"cleanup_delay_s\": 0.05, "               \
+	"\"rpc_timeout_s\": 0.5"
+
+static const char *default_scenario =
+    "{\"settings\": {" FAST_SETTINGS "},"
+    " \"keystone\": {\"projects\": [{\"name\": \"admin\"}, {\"name\": "
+    "\"demo\"}],"
+    "  \"users\": [{\"name\": \"admin\", \"password\": \"admin-pass\","
+    "              \"roles\": {\"admin\": [\"admin\", \"member\"]}},"
+    "             {\"name\": \"demo\", \"password\": \"demo-pass\","
+    "              \"roles\": {\"demo\": [\"member\"]}}],"
+    "  \"application_credentials\": [{\"id\": \"c0ffee00c0ffee00\","
+    "   \"name\": \"hook\", \"secret\": \"app-secret-1\", \"user\": "
+    "\"admin\", \"project\": \"admin\"}]},"
+    " \"nova\": {\"hosts\": [{\"name\": \"cmp1\"}, {\"name\": \"cmp10\"},"
+    "   {\"name\": \"cmp2\", \"vcpus\": 6}],"
+    "  \"servers\": [{\"count\": 5, \"host\": \"cmp1\", \"name\": \"a-%d\"},"
+    "   {\"count\": 2, \"host\": \"cmp10\", \"name\": \"b-%d\"},"
+    "   {\"count\": 1, \"host\": \"cmp1\", \"project\": \"demo\", "
+    "\"name\": \"d-%d\"}]}}";
+
+static void
+clear_env(void)
+{
+	size_t i;
+
+	for (i = 0; os_vars[i] != NULL; i++)
+		unsetenv(os_vars[i]);
+}
+
+static void
+admin_env(const char *user, const char *pass)
+{
+	char url[128];
+
+	snprintf(url, sizeof(url), "%s/v3", sim.base);
+	setenv("OS_AUTH_URL", url, 1);
+	setenv("OS_USERNAME", user, 1);
+	setenv("OS_PASSWORD", pass, 1);
+	setenv("OS_PROJECT_NAME", strcmp(user, "demo") == 0 ? "demo" : "admin",
+	       1);
+	setenv("OS_USER_DOMAIN_NAME", "Default", 1);
+	setenv("OS_PROJECT_DOMAIN_NAME", "Default", 1);
+}
+
+static void
+load_conf(const char *extra)
+{
+	char text[2048], *path;
+	struct vmh_error err;
+
+	vmh_error_init(&err);
+	vmh_conf_free(conf);
+	conf = NULL;
+	snprintf(text, sizeof(text),
+		 "state_dir = \"%s\";\n%s\n"
+		 "openstack = { timeout = 5; connect_timeout = 2; "
+		 "enable_wait = 3; };\n",
+		 tmpdir, extra ? extra : "cloud = \"openstack\";");
+	path = tu_write(tmpdir, "vmheal.conf", text, 0600);
+	if (vmh_conf_load(path, &conf, &err) != VMH_OK)
+		ck_abort_msg("config: %s", err.text);
+	free(path);
+}
+
+static void
+start_sim(const char *scenario)
+{
+	const char *argv[] = { NULL, "serve", "--scenario", NULL, "--port", "0",
+			       "--state-dir", "@DIR@", NULL };
+	char script[512], *scen;
+
+	snprintf(script, sizeof(script), "%s/tests/sim/novasim", ts_srcdir());
+	scen = tu_write(tmpdir, "scenario.json",
+			scenario ? scenario : default_scenario, 0600);
+	argv[0] = script;
+	argv[3] = scen;
+	ck_assert_int_eq(ts_start(&sim, argv, "port"), 0);
+	free(scen);
+}
+
+static void
+setup(void)
+{
+	tmpdir = tu_mkdtemp();
+	clear_env();
+	start_sim(NULL);
+	admin_env("admin", "admin-pass");
+	load_conf(NULL);
+}
+
+static void
+teardown(void)
+{
+	ts_stop(&sim);
+	vmh_conf_free(conf);
+	conf = NULL;
+	tu_rmdir(tmpdir);
+	clear_env();
+}
+
+/* POST (or GET when body is NULL) a control request; the answer. */
+static json_t *
+ctl(const char *path, const char *body)
+{
+	struct vmh_http_opts o = { .timeout_ms = 20000,
+				   .connect_timeout_ms = 2000,
+				   .max_response = 1 << 24,
+				   .max_concurrency = 1 };
+	const char *hdrs[] = { "Content-Type: application/json", NULL };
+	struct vmh_http_request req = { 0 };
+	struct vmh_http_response resp;
+	struct vmh_http *h;
+	char url[256];
+	json_t *doc;
+
+	snprintf(url, sizeof(url), "%s/control/%s", sim.base, path);
+	ck_assert_int_eq(vmh_http_new(&o, &h, NULL), VMH_OK);
+	vmh_http_response_init(&resp, o.max_response);
+	req.method = body ? "POST" : "GET";
+	req.url = url;
+	req.headers = hdrs;
+	req.body = body;
+	req.body_len = body ? strlen(body) : 0;
+	req.idempotent = 1;
+	ck_assert_int_eq(vmh_http_perform(h, &req, &resp, NULL), VMH_OK);
+	ck_assert_msg(resp.status == 200, "control %s: %ld %s", path,
+		      resp.status, vmh_buf_str(&resp.body));
+	doc = json_loads(vmh_buf_str(&resp.body), 0, NULL);
+	ck_assert_ptr_nonnull(doc);
+	vmh_http_response_free(&resp);
+	vmh_http_free(h);
+	return doc;
+}
+
+static void
+ctlf(const char *path, const char *fmt, ...)
+    __attribute__((format(printf, 2, 3)));
+static void
+ctlf(const char *path, const char *fmt, ...)
+{
+	char body[1024];
+	va_list ap;
+
+	va_start(ap, fmt);
+	vsnprintf(body, sizeof(body), fmt, ap);
+	va_end(ap);
+	json_decref(ctl(path, body));
+}
+
+static struct vmh_cloud *
+open_cloud(void)
+{
+	struct vmh_cloud *c = NULL;
+	struct vmh_error err;
+
+	vmh_error_init(&err);
+	if (vmh_cloud_open(conf, &c, &err) != VMH_OK)
+		ck_abort_msg("open: %s", err.text);
+	return c;
+}
+
+/* Ids of the servers on host (from novasim's own view). */
+static size_t
+sim_servers(const char *host, char ids[][64], size_t max)
+{
+	json_t *st = ctl("state", NULL), *s;
+	size_t i, n = 0;
+
+	json_array_foreach(json_object_get(st, "servers"), i, s)
+	{
+		const char *h = json_string_value(json_object_get(s, "host"));
+
+		if (h != NULL && strcmp(h, host) == 0 && n < max)
+			snprintf(ids[n++], 64, "%s",
+				 json_string_value(json_object_get(s, "id")));
+	}
+	json_decref(st);
+	return n;
+}
+
+/* Ledger records of a route. */
+static size_t
+ledger_count(const char *route)
+{
+	char path[128];
+	json_t *doc;
+	size_t n;
+
+	snprintf(path, sizeof(path), "ledger?route=%s", route);
+	doc = ctl(path, NULL);
+	n = json_array_size(json_object_get(doc, "ledger"));
+	json_decref(doc);
+	return n;
+}
+
+static void
+wait_idle(void)
+{
+	json_decref(ctl("wait-idle?timeout=10", NULL));
+}
+
+/* ------------------------------------------------------------- auth */
+
+START_TEST(test_version_and_microversion)
+{
+	struct vmh_cloud *c = open_cloud();
+	struct vmh_error err;
+	const char *mv;
+	char *v = NULL;
+
+	vmh_error_init(&err);
+	ck_assert_str_eq(vmh_cloud_kind(c), "openstack");
+	ck_assert_int_eq(vmh_cloud_version(c, &v, &err), VMH_OK);
+	ck_assert_str_eq(v, "2.93");
+	ck_assert_int_eq(vmh_nova_microversion(vmh_nova_of(c), &mv, &err),
+			 VMH_OK);
+	ck_assert_str_eq(mv, "2.73");
+	ck_assert_uint_eq(vmh_nova_auth_count(vmh_nova_of(c)), 1);
+	free(v);
+	vmh_cloud_close(c);
+}
+END_TEST
+
+START_TEST(test_microversion_fallback_and_refusal)
+{
+	struct vmh_cloud *c;
+	struct vmh_error err;
+	const char *mv;
+	char *v = NULL;
+
+	ctlf("settings", "{\"max_version\": \"2.60\"}");
+	c = open_cloud();
+	vmh_error_init(&err);
+	ck_assert_int_eq(vmh_nova_microversion(vmh_nova_of(c), &mv, &err),
+			 VMH_OK);
+	ck_assert_str_eq(mv, "2.53");
+	vmh_cloud_close(c);
+
+	ctlf("settings", "{\"max_version\": \"2.38\"}");
+	c = open_cloud();
+	ck_assert_int_eq(vmh_cloud_version(c, &v, &err), VMH_E_API);
+	ck_assert_ptr_null(v);
+	ck_assert_ptr_nonnull(strstr(err.text, "up to 2.38"));
+	ck_assert_ptr_nonnull(strstr(err.text, "2.53 or later"));
+	vmh_cloud_close(c);
+}
+END_TEST
+
+START_TEST(test_cloud_chosen_by_environment)
+{
+	struct vmh_cloud *c;
+
+	load_conf("# no cloud named");
+	c = open_cloud();
+	ck_assert_str_eq(vmh_cloud_kind(c), "openstack");
+	vmh_cloud_close(c);
+	load_conf("cloud = \"opennebula\";");
+	setenv("ONE_XMLRPC", "http://127.0.0.1:1/RPC2", 1);
+	setenv("ONE_AUTH", "/nonexistent", 1);
+	{
+		struct vmh_cloud *one = NULL;
+		struct vmh_error err;
+
+		vmh_error_init(&err);
+		if (vmh_cloud_open(conf, &one, &err) == VMH_OK) {
+			ck_assert_str_eq(vmh_cloud_kind(one), "opennebula");
+			vmh_cloud_close(one);
+		}
+	}
+	unsetenv("ONE_XMLRPC");
+	unsetenv("ONE_AUTH");
+}
+END_TEST
+
+START_TEST(test_bad_password)
+{
+	struct vmh_cloud *c;
+	struct vmh_error err;
+	char *v = NULL;
+
+	setenv("OS_PASSWORD", "wrong-password", 1);
+	c = open_cloud();
+	vmh_error_init(&err);
+	ck_assert_int_eq(vmh_cloud_version(c, &v, &err), VMH_E_AUTH);
+	ck_assert_ptr_nonnull(strstr(err.text, "Keystone refused"));
+	/* the password is a registered secret: never in messages */
+	ck_assert_ptr_null(strstr(err.text, "wrong-password"));
+	vmh_cloud_close(c);
+}
+END_TEST
+
+START_TEST(test_application_credential)
+{
+	struct vmh_cloud *c;
+	struct vmh_host_list hl;
+	struct vmh_error err;
+
+	clear_env();
+	admin_env("x", "x");
+	unsetenv("OS_USERNAME");
+	unsetenv("OS_PASSWORD");
+	unsetenv("OS_PROJECT_NAME");
+	setenv("OS_APPLICATION_CREDENTIAL_ID", "c0ffee00c0ffee00", 1);
+	setenv("OS_APPLICATION_CREDENTIAL_SECRET", "app-secret-1", 1);
+	c = open_cloud();
+	vmh_error_init(&err);
+	ck_assert_int_eq(vmh_cloud_host_list(c, &hl, &err), VMH_OK);
+	ck_assert_uint_eq(hl.n, 3);
+	vmh_host_list_free(&hl);
+	vmh_cloud_close(c);
+
+	setenv("OS_APPLICATION_CREDENTIAL_SECRET", "not-the-secret", 1);
+	c = open_cloud();
+	ck_assert_int_eq(vmh_cloud_host_list(c, &hl, &err), VMH_E_AUTH);
+	vmh_cloud_close(c);
+}
+END_TEST
+
+START_TEST(test_reauth_on_expiry)
+{
+	struct vmh_cloud *c;
+	struct vmh_host_list hl;
+	struct vmh_error err;
+
+	ctlf("settings", "{\"token_ttl_s\": 1.5}");
+	c = open_cloud();
+	vmh_error_init(&err);
+	ck_assert_int_eq(vmh_cloud_host_list(c, &hl, &err), VMH_OK);
+	vmh_host_list_free(&hl);
+	ck_assert_uint_eq(vmh_nova_auth_count(vmh_nova_of(c)), 1);
+	vmh_sleep_ms(1600);
+	/* expired on our clock: renewed before the request */
+	ck_assert_int_eq(vmh_cloud_host_list(c, &hl, &err), VMH_OK);
+	vmh_host_list_free(&hl);
+	ck_assert_uint_eq(vmh_nova_auth_count(vmh_nova_of(c)), 2);
+	/* revoked behind our back: the 401 makes us authenticate again */
+	ctlf("settings", "{\"token_ttl_s\": 3600}");
+	ck_assert_int_eq(vmh_cloud_host_list(c, &hl, &err), VMH_OK);
+	vmh_host_list_free(&hl);
+	json_decref(ctl("expire-tokens", "{}"));
+	ck_assert_int_eq(vmh_cloud_host_list(c, &hl, &err), VMH_OK);
+	vmh_host_list_free(&hl);
+	ck_assert_uint_ge(vmh_nova_auth_count(vmh_nova_of(c)), 4);
+	vmh_cloud_close(c);
+}
+END_TEST
+
+START_TEST(test_clouds_yaml_and_secure_yaml)
+{
+	struct vmh_cloud *c;
+	struct vmh_host_list hl;
+	struct vmh_error err;
+	char text[1024], *cy, *sy;
+
+	clear_env();
+	snprintf(text, sizeof(text),
+		 "clouds:\n"
+		 "  other:\n"
+		 "    auth: {auth_url: http://127.0.0.1:1/v3}\n"
+		 "  sim:\n"
+		 "    auth:\n"
+		 "      auth_url: %s\n"
+		 "      username: admin\n"
+		 "      project_name: admin\n"
+		 "      user_domain_name: Default\n"
+		 "      project_domain_name: Default\n"
+		 "    regions: [RegionOne]\n"
+		 "    interface: internal\n",
+		 sim.base);
+	cy = tu_write(tmpdir, "clouds.yaml", text, 0644);
+	sy = tu_write(tmpdir, "secure.yaml",
+		      "clouds:\n  sim:\n    auth:\n      password: "
+		      "admin-pass\n",
+		      0600);
+	setenv("OS_CLIENT_CONFIG_FILE", cy, 1);
+	setenv("OS_CLIENT_SECURE_FILE", sy, 1);
+	setenv("OS_CLOUD", "sim", 1);
+	c = open_cloud();
+	vmh_error_init(&err);
+	ck_assert_int_eq(vmh_cloud_host_list(c, &hl, &err), VMH_OK);
+	vmh_host_list_free(&hl);
+	vmh_cloud_close(c);
+	{
+		/* the internal endpoint was used */
+		json_t *led = ctl("counters", NULL);
+
+		ck_assert_int_gt(json_integer_value(json_object_get(
+				     json_object_get(led, "by_route"),
+				     "compute.services.list")),
+				 0);
+		json_decref(led);
+	}
+
+	/* a secret in a file others can read is refused */
+	ck_assert_int_eq(chmod(sy, 0644), 0);
+	{
+		struct vmh_cloud *bad = NULL;
+
+		vmh_error_init(&err);
+		ck_assert_int_eq(vmh_cloud_open(conf, &bad, &err),
+				 VMH_E_CONFIG);
+		ck_assert_ptr_nonnull(strstr(err.text, "readable by group"));
+	}
+	/* an unknown cloud names the ones there are */
+	ck_assert_int_eq(chmod(sy, 0600), 0);
+	setenv("OS_CLOUD", "nope", 1);
+	{
+		struct vmh_cloud *bad = NULL;
+
+		vmh_error_init(&err);
+		ck_assert_int_eq(vmh_cloud_open(conf, &bad, &err),
+				 VMH_E_CONFIG);
+		ck_assert_ptr_nonnull(strstr(err.text, "other, sim"));
+	}
+	free(cy);
+	free(sy);
+}
+END_TEST
+
+START_TEST(test_yaml_loader_limits)
+{
+	struct vmh_error err;
+	json_t *doc = NULL;
+	char *p;
+
+	p = tu_write(tmpdir, "a.yaml", "a: &x [1]\nb: *x\n", 0600);
+	vmh_error_init(&err);
+	ck_assert_int_eq(vmh_yaml_load(p, &doc, &err), VMH_E_CONFIG);
+	ck_assert_ptr_nonnull(strstr(err.text, "aliases"));
+	free(p);
+	p = tu_write(tmpdir, "b.yaml", "clouds:\n  x: [\n", 0600);
+	vmh_error_init(&err);
+	ck_assert_int_eq(vmh_yaml_load(p, &doc, &err), VMH_E_CONFIG);
+	ck_assert_int_gt(err.line, 0);
+	free(p);
+	p = tu_write(tmpdir, "c.json", "{\"clouds\": {\"x\": {\"auth\": "
+				       "{\"auth_url\": \"u\"}}}}",
+		     0600);
+	ck_assert_int_eq(vmh_yaml_load(p, &doc, &err), VMH_OK);
+	ck_assert_str_eq(json_string_value(json_object_get(
+			     json_object_get(json_object_get(
+						 json_object_get(doc, "clouds"),
+						 "x"),
+					     "auth"),
+			     "auth_url")),
+			 "u");
+	json_decref(doc);
+	free(p);
+}
+END_TEST
+
+START_TEST(test_parse_time)
+{
+	long long t;
+
+	ck_assert_int_eq(vmh_os_parse_time("1970-01-01T00:01:00.123456Z", &t),
+			 VMH_OK);
+	ck_assert_int_eq(t, 60);
+	ck_assert_int_eq(vmh_os_parse_time("1970-01-01T01:00:00+01:00", &t),
+			 VMH_OK);
+	ck_assert_int_eq(t, 0);
+	ck_assert_int_eq(vmh_os_parse_time("1970-01-01T00:00:00", &t), VMH_OK);
+	ck_assert_int_eq(vmh_os_parse_time("yesterday", &t), VMH_E_DATA);
+	ck_assert_int_eq(vmh_os_parse_time("1970-01-01T00:00:00Zjunk", &t),
+			 VMH_E_DATA);
+}
+END_TEST
+
+/* ------------------------------------------------------------ hosts */
+
+START_TEST(test_hosts)
+{
+	struct vmh_cloud *c = open_cloud();
+	struct vmh_host *h = NULL;
+	struct vmh_error err;
+
+	vmh_error_init(&err);
+	ck_assert_int_eq(vmh_cloud_host_get(c, "cmp1", &h, &err), VMH_OK);
+	ck_assert_str_eq(h->name, "cmp1");
+	ck_assert_int_eq(h->state, VMH_HOST_UP);
+	ck_assert_int_eq((int)strlen(h->id), 36);
+	vmh_host_free(h);
+	ck_assert_int_eq(vmh_cloud_host_get(c, "cmp3", &h, &err),
+			 VMH_E_NOTFOUND);
+	ck_assert_ptr_nonnull(strstr(err.text, "cmp1, cmp10, cmp2"));
+	vmh_cloud_close(c);
+}
+END_TEST
+
+START_TEST(test_disable_is_one_put_and_idempotent)
+{
+	struct vmh_cloud *c = open_cloud();
+	struct vmh_host *h = NULL;
+	struct vmh_error err;
+	json_t *led, *body;
+
+	vmh_error_init(&err);
+	ctlf("fail-host", "{\"host\": \"cmp1\"}");
+	ck_assert_int_eq(vmh_cloud_host_get(c, "cmp1", &h, &err), VMH_OK);
+	ck_assert_int_eq(vmh_cloud_host_disable(c, h, 1, "AUTO: fenced", &err),
+			 VMH_OK);
+	led = ctl("ledger?route=compute.services.update", NULL);
+	ck_assert_uint_eq(json_array_size(json_object_get(led, "ledger")), 1);
+	body = json_object_get(
+	    json_array_get(json_object_get(led, "ledger"), 0), "body");
+	ck_assert(json_is_true(json_object_get(body, "forced_down")));
+	ck_assert_str_eq(json_string_value(json_object_get(body, "status")),
+			 "disabled");
+	ck_assert_str_eq(
+	    json_string_value(json_object_get(body, "disabled_reason")),
+	    "vmheal AUTO: fenced");
+	json_decref(led);
+	vmh_host_free(h);
+	ck_assert_int_eq(vmh_cloud_host_get(c, "cmp1", &h, &err), VMH_OK);
+	ck_assert_int_eq(h->state, VMH_HOST_OFFLINE);
+	/* already done: no second PUT */
+	ck_assert_int_eq(vmh_cloud_host_disable(c, h, 1, "again", &err),
+			 VMH_OK);
+	ck_assert_uint_eq(ledger_count("compute.services.update"), 1);
+	vmh_host_free(h);
+	vmh_cloud_close(c);
+}
+END_TEST
+
+/* ------------------------------------------------------------ servers */
+
+START_TEST(test_vms_on_host_exact_and_paged)
+{
+	struct vmh_cloud *c = open_cloud();
+	struct vmh_host *h = NULL;
+	struct vmh_vm_list l;
+	struct vmh_error err;
+	json_t *cnt;
+	size_t i;
+
+	ctlf("settings", "{\"max_limit\": 2}");
+	vmh_error_init(&err);
+	ck_assert_int_eq(vmh_cloud_host_get(c, "cmp1", &h, &err), VMH_OK);
+	ck_assert_int_eq(vmh_cloud_vms_on_host(c, h, &l, &err), VMH_OK);
+	/* 5 admin + 1 demo on cmp1; cmp10's 2 filtered out */
+	ck_assert_uint_eq(l.n, 6);
+	for (i = 0; i < l.n; i++) {
+		ck_assert_str_eq(l.vms[i].host_name, "cmp1");
+		ck_assert_int_eq(l.vms[i].state, VMH_VM_RUNNING);
+		ck_assert_int_eq(l.vms[i].raw_state, -1);
+	}
+	cnt = ctl("counters", NULL);
+	/* 8 matches of "cmp1" by substring, 2 a page: 4 full + 1 empty */
+	ck_assert_int_eq(
+	    json_integer_value(json_object_get(
+		json_object_get(cnt, "by_route"), "compute.servers.list")),
+	    5);
+	json_decref(cnt);
+	vmh_vm_list_free(&l);
+	vmh_host_free(h);
+	vmh_cloud_close(c);
+}
+END_TEST
+
+START_TEST(test_non_admin_refused)
+{
+	struct vmh_cloud *c;
+	struct vmh_host h = { 0 };
+	struct vmh_vm_list l;
+	struct vmh_error err;
+	char name[] = "cmp1";
+
+	admin_env("demo", "demo-pass");
+	c = open_cloud();
+	h.name = name;
+	vmh_error_init(&err);
+	ck_assert_int_eq(vmh_cloud_vms_on_host(c, &h, &l, &err),
+			 VMH_E_DENIED);
+	ck_assert_ptr_nonnull(strstr(err.text, "admin role"));
+	vmh_cloud_close(c);
+}
+END_TEST
+
+struct cbcount {
+	int before, after;
+};
+
+static int
+count_cb(struct vmh_vm_op *op, int done, void *ctx)
+{
+	struct cbcount *cc = ctx;
+
+	(void)op;
+	if (done)
+		cc->after++;
+	else
+		cc->before++;
+	return 0;
+}
+
+/* Poll until every id is RUNNING off `from` or FAILED; 0 when all ran. */
+static int
+wait_moved(struct vmh_cloud *c, char ids[][64], size_t n, const char *from,
+	   struct vmh_vm_list *out)
+{
+	const char *p[64];
+	struct vmh_error err;
+	size_t i, ok;
+	int round;
+
+	for (i = 0; i < n; i++)
+		p[i] = ids[i];
+	for (round = 0; round < 100; round++) {
+		vmh_error_init(&err);
+		ck_assert_int_eq(vmh_cloud_vms_get(c, p, n, out, &err), VMH_OK);
+		for (i = ok = 0; i < n; i++) {
+			struct vmh_vm *v = &out->vms[i];
+
+			if (v->state == VMH_VM_FAILED)
+				return -1;
+			if (v->state == VMH_VM_RUNNING && v->host_name &&
+			    strcmp(v->host_name, from) != 0)
+				ok++;
+		}
+		if (ok == n)
+			return 0;
+		vmh_vm_list_free(out);
+		vmh_sleep_ms(50);
+	}
+	return -2;
+}
+
+START_TEST(test_evacuate_flow)
+{
+	struct vmh_cloud *c = open_cloud();
+	struct vmh_vm_op ops[5];
+	struct cbcount cc = { 0, 0 };
+	struct vmh_nova_evac ev;
+	struct vmh_host *h = NULL;
+	struct vmh_vm_list l;
+	struct vmh_error err;
+	char ids[8][64];
+	size_t n, i;
+
+	n = sim_servers("cmp1", ids, 5);
+	ck_assert_uint_eq(n, 5);
+	ctlf("fail-host", "{\"host\": \"cmp1\"}");
+	vmh_error_init(&err);
+	ck_assert_int_eq(vmh_cloud_host_get(c, "cmp1", &h, &err), VMH_OK);
+	ck_assert_int_eq(vmh_cloud_vms_on_host(c, h, &l, &err), VMH_OK);
+	vmh_vm_list_free(&l);
+	ck_assert_int_eq(vmh_cloud_host_disable(c, h, 1, NULL, &err), VMH_OK);
+	memset(ops, 0, sizeof(ops));
+	for (i = 0; i < n; i++) {
+		ops[i].vm_id = ids[i];
+		ops[i].action = VMH_ACT_RECREATE;
+	}
+	ck_assert_int_eq(
+	    vmh_cloud_run_ops(c, ops, n, 2, count_cb, &cc, &err), VMH_OK);
+	ck_assert_int_eq(cc.before, 5);
+	ck_assert_int_eq(cc.after, 5);
+	for (i = 0; i < n; i++)
+		ck_assert_msg(ops[i].rc == VMH_OK, "op %zu: %s", i,
+			      ops[i].err.text);
+	/* cmp2 has 6 vCPUs: all five fit */
+	ck_assert_int_eq(wait_moved(c, ids, n, "cmp1", &l), 0);
+	for (i = 0; i < n; i++)
+		ck_assert_str_eq(l.vms[i].host_name, "cmp2");
+	vmh_vm_list_free(&l);
+	for (i = 0; i < n; i++) {
+		ck_assert_int_eq(vmh_nova_evacuation(vmh_nova_of(c), ids[i],
+						     "cmp1", &ev, &err),
+				 VMH_OK);
+		ck_assert_int_eq(ev.actions, 1);
+		ck_assert_int_eq(ev.migrations, 1);
+		ck_assert_str_eq(ev.status, "done");
+		ck_assert_str_eq(ev.dest, "cmp2");
+	}
+	/* the evacuate bodies were {} (no onSharedStorage, no force) */
+	{
+		json_t *led = ctl("ledger?route=compute.server.evacuate", NULL);
+		json_t *r;
+
+		ck_assert_uint_eq(
+		    json_array_size(json_object_get(led, "ledger")), 5);
+		json_array_foreach(json_object_get(led, "ledger"), i, r)
+		{
+			json_t *b = json_object_get(json_object_get(r, "body"),
+						    "evacuate");
+
+			ck_assert_uint_eq(json_object_size(b), 0);
+			ck_assert_str_eq(json_string_value(json_object_get(
+					     r, "microversion")),
+					 "2.73");
+		}
+		json_decref(led);
+		led = ctl("state", NULL);
+		ck_assert_uint_eq(json_array_size(json_object_get(
+				      led, "safety_violations")),
+				  0);
+		json_decref(led);
+	}
+	/* bringing cmp1 back: refused while its compute is dead */
+	ck_assert_int_eq(vmh_cloud_host_enable(c, h, &err), VMH_E_API);
+	ck_assert_ptr_nonnull(strstr(err.text, "stays forced down"));
+	ctlf("restore-host", "{\"host\": \"cmp1\"}");
+	wait_idle();
+	vmh_error_init(&err);
+	ck_assert_msg(vmh_cloud_host_enable(c, h, &err) == VMH_OK, "%s",
+		      err.text);
+	vmh_host_free(h);
+	ck_assert_int_eq(vmh_cloud_host_get(c, "cmp1", &h, &err), VMH_OK);
+	ck_assert_int_eq(h->state, VMH_HOST_UP);
+	vmh_host_free(h);
+	vmh_cloud_close(c);
+}
+END_TEST
+
+START_TEST(test_enable_refused_while_down)
+{
+	struct vmh_cloud *c = open_cloud();
+	struct vmh_host *h = NULL;
+	struct vmh_error err;
+
+	ctlf("fail-host", "{\"host\": \"cmp2\"}");
+	ctlf("age-host", "{\"host\": \"cmp2\", \"seconds\": 120}");
+	vmh_error_init(&err);
+	ck_assert_int_eq(vmh_cloud_host_get(c, "cmp2", &h, &err), VMH_OK);
+	ck_assert_int_eq(h->state, VMH_HOST_DOWN);
+	ck_assert_int_eq(vmh_cloud_host_enable(c, h, &err), VMH_E_API);
+	ck_assert_ptr_nonnull(strstr(err.text, "service is down"));
+	ck_assert_uint_eq(ledger_count("compute.services.update"), 0);
+	vmh_host_free(h);
+	vmh_cloud_close(c);
+}
+END_TEST
+
+START_TEST(test_still_in_use_message)
+{
+	struct vmh_cloud *c = open_cloud();
+	struct vmh_error err;
+	char ids[1][64];
+
+	ck_assert_uint_eq(sim_servers("cmp1", ids, 1), 1);
+	ctlf("fail-host", "{\"host\": \"cmp1\"}");
+	vmh_error_init(&err);
+	ck_assert_int_eq(vmh_cloud_vm_op(c, ids[0], VMH_ACT_RECREATE, NULL,
+					 &err),
+			 VMH_E_API);
+	ck_assert_ptr_nonnull(strstr(
+	    err.text, "400 Compute service of cmp1 is still in use. (req-"));
+	ck_assert_ptr_nonnull(strstr(err.text, "(evacuate)"));
+	vmh_cloud_close(c);
+}
+END_TEST
+
+START_TEST(test_no_capacity_and_claim_failure)
+{
+	struct vmh_cloud *c = open_cloud();
+	struct vmh_host *h = NULL;
+	struct vmh_vm_list l;
+	struct vmh_error err;
+	const char *p[2];
+	char ids[2][64];
+
+	ck_assert_uint_eq(sim_servers("cmp1", ids, 2), 2);
+	/* cmp2 full, cmp10 disabled: nowhere to go for the first; the
+	 * second's claim fails on its destination */
+	ctlf("servers", "{\"count\": 1, \"host\": \"cmp2\", \"vcpus\": 6}");
+	ctlf("add-host", "{\"name\": \"cmp3\"}");
+	ctlf("fail-action", "{\"server\": \"%s\", \"action\": \"evacuate\", "
+			    "\"mode\": \"novalidhost\"}",
+	     ids[0]);
+	ctlf("fail-action", "{\"server\": \"%s\", \"action\": \"evacuate\", "
+			    "\"mode\": \"claim\"}",
+	     ids[1]);
+	ctlf("fail-host", "{\"host\": \"cmp1\"}");
+	vmh_error_init(&err);
+	ck_assert_int_eq(vmh_cloud_host_get(c, "cmp1", &h, &err), VMH_OK);
+	ck_assert_int_eq(vmh_cloud_vms_on_host(c, h, &l, &err), VMH_OK);
+	vmh_vm_list_free(&l);
+	ck_assert_int_eq(vmh_cloud_host_disable(c, h, 1, NULL, &err), VMH_OK);
+	ck_assert_int_eq(vmh_cloud_vm_op(c, ids[0], VMH_ACT_RECREATE, NULL,
+					 &err),
+			 VMH_OK);
+	ck_assert_int_eq(vmh_cloud_vm_op(c, ids[1], VMH_ACT_RECREATE, NULL,
+					 &err),
+			 VMH_OK);
+	wait_idle();
+	p[0] = ids[0];
+	p[1] = ids[1];
+	ck_assert_int_eq(vmh_cloud_vms_get(c, p, 2, &l, &err), VMH_OK);
+	ck_assert_int_eq(l.vms[0].state, VMH_VM_FAILED);
+	ck_assert_ptr_nonnull(strstr(l.vms[0].state_text, "No valid host"));
+	ck_assert_int_eq(l.vms[1].state, VMH_VM_FAILED);
+	ck_assert_ptr_nonnull(
+	    strstr(l.vms[1].state_text, "evacuation failed, still on cmp1"));
+	vmh_vm_list_free(&l);
+	{
+		struct vmh_nova_evac ev;
+
+		ck_assert_int_eq(vmh_nova_evacuation(vmh_nova_of(c), ids[1],
+						     NULL, &ev, &err),
+				 VMH_OK);
+		ck_assert_str_eq(ev.status, "failed");
+		ck_assert_ptr_nonnull(
+		    strstr(ev.message, "compute_rebuild_instance"));
+	}
+	vmh_host_free(h);
+	vmh_cloud_close(c);
+}
+END_TEST
+
+START_TEST(test_reset_state_before_evacuate)
+{
+	struct vmh_cloud *c = open_cloud();
+	struct vmh_host *h = NULL;
+	struct vmh_error err;
+	struct vmh_vm_list l;
+	char ids[1][64];
+
+	ck_assert_uint_eq(sim_servers("cmp1", ids, 1), 1);
+	ctlf("server", "{\"id\": \"%s\", \"vm_state\": \"paused\"}", ids[0]);
+	ctlf("fail-host", "{\"host\": \"cmp1\"}");
+	vmh_error_init(&err);
+	ck_assert_int_eq(vmh_cloud_host_get(c, "cmp1", &h, &err), VMH_OK);
+	ck_assert_int_eq(vmh_cloud_host_disable(c, h, 1, NULL, &err), VMH_OK);
+	ck_assert_int_eq(vmh_cloud_vm_op(c, ids[0], VMH_ACT_RECREATE, NULL,
+					 &err),
+			 VMH_OK);
+	ck_assert_int_eq(wait_moved(c, ids, 1, "cmp1", &l), 0);
+	vmh_vm_list_free(&l);
+	ck_assert_uint_eq(ledger_count("compute.server.os-resetState"), 1);
+	ck_assert_uint_eq(ledger_count("compute.server.evacuate"), 2);
+	vmh_host_free(h);
+	vmh_cloud_close(c);
+}
+END_TEST
+
+START_TEST(test_other_actions)
+{
+	struct vmh_cloud *c = open_cloud();
+	struct vmh_vm *vm = NULL;
+	struct vmh_error err;
+	struct vmh_vm_list l;
+	const char *p[2];
+	char ids[2][64];
+
+	ck_assert_uint_eq(sim_servers("cmp1", ids, 2), 2);
+	vmh_error_init(&err);
+	ctlf("server", "{\"id\": \"%s\", \"vm_state\": \"error\"}", ids[0]);
+	ck_assert_int_eq(vmh_cloud_vm_get(c, ids[0], &vm, &err), VMH_OK);
+	ck_assert_int_eq(vm->state, VMH_VM_FAILED);
+	vmh_vm_free(vm);
+	ck_assert_int_eq(vmh_cloud_vm_op(c, ids[0], VMH_ACT_REBOOT_HARD, NULL,
+					 &err),
+			 VMH_OK);
+	wait_idle();
+	ck_assert_int_eq(vmh_cloud_vm_get(c, ids[0], &vm, &err), VMH_OK);
+	ck_assert_int_eq(vm->state, VMH_VM_RUNNING);
+	vmh_vm_free(vm);
+	ck_assert_int_eq(vmh_cloud_vm_op(c, ids[0], VMH_ACT_REBUILD, NULL,
+					 &err),
+			 VMH_OK);
+	ck_assert_int_eq(vmh_cloud_vm_op(c, ids[1], VMH_ACT_LOCK, NULL, &err),
+			 VMH_OK);
+	ck_assert_int_eq(vmh_cloud_vm_op(c, ids[1], VMH_ACT_UPDATE,
+					 "vmheal_flaps=2\nHA_Enabled=True",
+					 &err),
+			 VMH_OK);
+	ck_assert_int_eq(vmh_cloud_vm_get(c, ids[1], &vm, &err), VMH_OK);
+	ck_assert_int_eq(vm->locked, 1);
+	ck_assert_str_eq(vmh_attr_get(vm->attrs, "vmheal_flaps"), "2");
+	ck_assert_str_eq(vmh_attr_get(vm->attrs, "ha_enabled"), "True");
+	vmh_vm_free(vm);
+	ck_assert_int_eq(vmh_cloud_vm_op(c, ids[1], VMH_ACT_UNLOCK, NULL, &err),
+			 VMH_OK);
+	ck_assert_int_eq(vmh_nova_stop(vmh_nova_of(c), ids[1], &err), VMH_OK);
+	wait_idle();
+	ck_assert_int_eq(vmh_cloud_vm_get(c, ids[1], &vm, &err), VMH_OK);
+	ck_assert_int_eq(vm->state, VMH_VM_POWEROFF);
+	vmh_vm_free(vm);
+	ck_assert_int_eq(vmh_cloud_vm_op(c, ids[1], VMH_ACT_RESUME, NULL, &err),
+			 VMH_OK);
+	ck_assert_int_eq(vmh_cloud_vm_op(c, ids[1], VMH_ACT_RESET_STATE,
+					 "error", &err),
+			 VMH_OK);
+	ck_assert_int_eq(vmh_cloud_vm_op(c, ids[1], VMH_ACT_RESET_STATE,
+					 "bogus", &err),
+			 VMH_E_USAGE);
+	vmh_error_init(&err);
+	ck_assert_int_eq(vmh_cloud_vm_op(c, ids[1], VMH_ACT_RETRY, NULL, &err),
+			 VMH_E_API);
+	vmh_error_init(&err);
+	ck_assert_int_eq(vmh_cloud_vm_op(c, ids[1], VMH_ACT_DELETE, NULL, &err),
+			 VMH_OK);
+	{
+		json_t *led = ctl("ledger?route=compute.server.lock", NULL);
+		json_t *b = json_object_get(
+		    json_object_get(
+			json_array_get(json_object_get(led, "ledger"), 0),
+			"body"),
+		    "lock");
+
+		ck_assert_str_eq(
+		    json_string_value(json_object_get(b, "locked_reason")),
+		    "vmheal: recovering this server");
+		json_decref(led);
+	}
+	p[0] = ids[1];
+	p[1] = ids[0];
+	ck_assert_int_eq(vmh_cloud_vms_get(c, p, 2, &l, &err), VMH_OK);
+	ck_assert_int_eq(l.vms[0].state, VMH_VM_DONE);
+	ck_assert_str_eq(l.vms[0].id, ids[1]);
+	ck_assert_str_eq(l.vms[1].id, ids[0]);
+	vmh_vm_list_free(&l);
+	ck_assert_int_eq(vmh_cloud_vm_get(c, ids[1], &vm, &err),
+			 VMH_E_NOTFOUND);
+	ck_assert_int_eq(vmh_cloud_vm_get(c, "../etc", &vm, &err),
+			 VMH_E_NOTFOUND);
+	vmh_cloud_close(c);
+}
+END_TEST
+
+/* ------------------------------------------------------------ faults */
+
+START_TEST(test_transient_faults_are_retried)
+{
+	struct vmh_cloud *c = open_cloud();
+	struct vmh_host *h = NULL;
+	struct vmh_vm_list l;
+	struct vmh_error err;
+	const char *p[5];
+	char ids[5][64];
+	size_t i;
+
+	vmh_error_init(&err);
+	ck_assert_int_eq(vmh_cloud_host_get(c, "cmp1", &h, &err), VMH_OK);
+	ctlf("faults", "{\"fail_next\": [{\"route\": \"compute.servers.list\", "
+		       "\"kind\": \"http\", \"status\": 503, \"count\": 2},"
+		       "{\"route\": \"compute.servers.get\", \"kind\": "
+		       "\"drop\", \"count\": 2}]}");
+	ck_assert_msg(vmh_cloud_vms_on_host(c, h, &l, &err) == VMH_OK, "%s",
+		      err.text);
+	ck_assert_uint_eq(l.n, 6);
+	vmh_vm_list_free(&l);
+	ck_assert_uint_eq(sim_servers("cmp1", ids, 5), 5);
+	for (i = 0; i < 5; i++)
+		p[i] = ids[i];
+	ck_assert_msg(vmh_cloud_vms_get(c, p, 5, &l, &err) == VMH_OK, "%s",
+		      err.text);
+	vmh_vm_list_free(&l);
+	vmh_host_free(h);
+	vmh_cloud_close(c);
+}
+END_TEST
+
+START_TEST(test_malformed_and_stalled_answers)
+{
+	struct vmh_cloud *c = open_cloud();
+	struct vmh_host_list hl;
+	struct vmh_error err;
+	long long t0;
+
+	vmh_error_init(&err);
+	ck_assert_int_eq(vmh_cloud_host_list(c, &hl, &err), VMH_OK);
+	vmh_host_list_free(&hl);
+	ctlf("faults", "{\"fail_next\": [{\"route\": \"compute.services.list\", "
+		       "\"kind\": \"malformed\"}]}");
+	ck_assert_int_eq(vmh_cloud_host_list(c, &hl, &err), VMH_E_DATA);
+	ck_assert_ptr_nonnull(strstr(err.text, "not JSON"));
+	/* stalled: a transient error within the configured 5 s timeout */
+	ctlf("faults", "{\"stall_s\": 30, \"routes\": "
+		       "{\"compute.services.list\": {\"stall_rate\": 1}}}");
+	t0 = vmh_now_ms();
+	vmh_error_init(&err);
+	ck_assert_int_eq(vmh_cloud_host_list(c, &hl, &err), VMH_E_TIMEOUT);
+	ck_assert_int_lt(vmh_now_ms() - t0, 8000);
+	vmh_cloud_close(c);
+}
+END_TEST
+
+START_TEST(test_drop_after_on_action_is_unknown)
+{
+	struct vmh_cloud *c = open_cloud();
+	struct vmh_error err;
+	char ids[1][64];
+
+	ck_assert_uint_eq(sim_servers("cmp1", ids, 1), 1);
+	ctlf("faults", "{\"fail_next\": [{\"route\": \"compute.server.lock\", "
+		       "\"kind\": \"drop_after\"}]}");
+	vmh_error_init(&err);
+	ck_assert_int_eq(vmh_cloud_vm_op(c, ids[0], VMH_ACT_LOCK, NULL, &err),
+			 VMH_E_UNAVAILABLE);
+	/* sent once, never again: the caller re-reads */
+	ck_assert_uint_eq(ledger_count("compute.server.lock"), 1);
+	vmh_cloud_close(c);
+}
+END_TEST
+
+static Suite *
+suite(void)
+{
+	Suite *s = suite_create("cloud_nova");
+	TCase *t = tcase_create("novasim");
+
+	tcase_add_checked_fixture(t, setup, teardown);
+	tcase_set_timeout(t, 60);
+	tcase_add_test(t, test_version_and_microversion);
+	tcase_add_test(t, test_microversion_fallback_and_refusal);
+	tcase_add_test(t, test_cloud_chosen_by_environment);
+	tcase_add_test(t, test_bad_password);
+	tcase_add_test(t, test_application_credential);
+	tcase_add_test(t, test_reauth_on_expiry);
+	tcase_add_test(t, test_clouds_yaml_and_secure_yaml);
+	tcase_add_test(t, test_yaml_loader_limits);
+	tcase_add_test(t, test_parse_time);
+	tcase_add_test(t, test_hosts);
+	tcase_add_test(t, test_disable_is_one_put_and_idempotent);
+	tcase_add_test(t, test_vms_on_host_exact_and_paged);
+	tcase_add_test(t, test_non_admin_refused);
+	tcase_add_test(t, test_evacuate_flow);
+	tcase_add_test(t, test_enable_refused_while_down);
+	tcase_add_test(t, test_still_in_use_message);
+	tcase_add_test(t, test_no_capacity_and_claim_failure);
+	tcase_add_test(t, test_reset_state_before_evacuate);
+	tcase_add_test(t, test_other_actions);
+	tcase_add_test(t, test_transient_faults_are_retried);
+	tcase_add_test(t, test_malformed_and_stalled_answers);
+	tcase_add_test(t, test_drop_after_on_action_is_unknown);
+	suite_add_tcase(s, t);
+	return s;
+}
+
+int
+main(void)
+{
+	ts_require_python("check_cloud_nova");
+	vmh_log_init("check_cloud_nova", VMH_LOG_TO_STDERR, 0);
+	return tu_run(suite());
+}
