@@ -41,6 +41,8 @@
 #include "str.h"
 
 #define HOSTERR_HOOK_ARG_MAX (16 * 1024 * 1024)
+/* How long to wait for vm_failure_recreate runs on the host to finish. */
+#define HOSTERR_VMS_LOCK_WAIT_MS (120 * 1000)
 
 /* ------------------------------------------------------------------ */
 /* Configuration                                                       */
@@ -349,7 +351,8 @@ struct incident {
 	char journal_dir[512];
 	char journal_name[64];
 	struct vmh_journal j;
-	struct vmh_lock lock;
+	struct vmh_lock lock;     /* the incident: one host_error per host */
+	struct vmh_lock vms_lock; /* the host's VMs: vm_failure_recreate */
 	struct item *items;
 	size_t n;
 	enum vmh_ha_action mode;
@@ -1618,6 +1621,7 @@ vmh_hosterr_run(const struct vmh_conf *conf, struct vmh_cloud *cloud,
 	in.report = report;
 	in.j.fd = -1;
 	in.lock.fd = -1;
+	in.vms_lock.fd = -1;
 	in.t0 = vmh_now_ms();
 	if (conf->hosterr != NULL) {
 		in.hc = conf->hosterr;
@@ -1719,7 +1723,16 @@ vmh_hosterr_run(const struct vmh_conf *conf, struct vmh_cloud *cloud,
 	}
 	if (!opts->dry_run) {
 		long long t = vmh_now_ms();
+		char name[96];
 
+		/* vm_failure_recreate holds this shared while it heals one VM
+		 * of the host: wait for it rather than act on the same VM. */
+		snprintf(name, sizeof(name), "%s.vms", in.journal_name);
+		rc = vmh_lock_acquire_mode(in.journal_dir, name, 0, 0,
+					   HOSTERR_VMS_LOCK_WAIT_MS,
+					   &in.vms_lock, err);
+		if (rc != VMH_OK)
+			goto done;
 		if ((rc = recover(&in, err)) != VMH_OK)
 			goto done;
 		if ((rc = verify(&in, err)) != VMH_OK)
@@ -1742,6 +1755,7 @@ done:
 		unlink(in.j.path);
 	}
 	vmh_journal_close(&in.j);
+	vmh_lock_release(&in.vms_lock);
 	vmh_lock_release(&in.lock);
 	if (in.host != NULL && report->summary == NULL && rc != VMH_OK) {
 		char line[VMH_ERROR_TEXT_MAX + 64];

@@ -75,6 +75,15 @@ enum vmh_rc
 vmh_lock_acquire(const char *dir, const char *name, int nonblocking,
 		 int timeout_ms, struct vmh_lock *lock, struct vmh_error *err)
 {
+	return vmh_lock_acquire_mode(dir, name, 0, nonblocking, timeout_ms,
+				     lock, err);
+}
+
+enum vmh_rc
+vmh_lock_acquire_mode(const char *dir, const char *name, int shared,
+		      int nonblocking, int timeout_ms, struct vmh_lock *lock,
+		      struct vmh_error *err)
+{
 	struct flock fl;
 	char path[512], pid[32];
 	long long deadline = vmh_now_ms() + timeout_ms;
@@ -92,7 +101,7 @@ vmh_lock_acquire(const char *dir, const char *name, int nonblocking,
 		return vmh_error_errno(err, errno, path, "cannot open lock");
 	for (;;) {
 		memset(&fl, 0, sizeof(fl));
-		fl.l_type = F_WRLCK;
+		fl.l_type = shared ? F_RDLCK : F_WRLCK;
 		fl.l_whence = SEEK_SET;
 		if (fcntl(fd, F_OFD_SETLK, &fl) == 0)
 			break;
@@ -116,8 +125,10 @@ vmh_lock_acquire(const char *dir, const char *name, int nonblocking,
 		}
 		vmh_sleep_ms(50);
 	}
+	/* Shared holders do not write: the file names the exclusive one. */
 	n = snprintf(pid, sizeof(pid), "%ld\n", (long)getpid());
-	if (ftruncate(fd, 0) < 0 || pwrite(fd, pid, (size_t)n, 0) != n) {
+	if (!shared &&
+	    (ftruncate(fd, 0) < 0 || pwrite(fd, pid, (size_t)n, 0) != n)) {
 		rc = vmh_error_errno(err, errno, path, "cannot write lock");
 		goto fail;
 	}

@@ -26,6 +26,17 @@ enum vmh_rc vmh_lock_acquire(const char *dir, const char *name, int nonblocking,
 			     int timeout_ms, struct vmh_lock *lock,
 			     struct vmh_error *err);
 
+/*
+ * The same with a shared (read) lock when shared is non-zero: any number of
+ * shared holders, or one exclusive holder. host_error holds a host's
+ * "host-ID.vms" lock exclusively while it acts on the host's VMs;
+ * vm_failure_recreate holds it shared while it acts on one VM of that host,
+ * so neither ever acts on a VM the other is recovering.
+ */
+enum vmh_rc vmh_lock_acquire_mode(const char *dir, const char *name, int shared,
+				  int nonblocking, int timeout_ms,
+				  struct vmh_lock *lock, struct vmh_error *err);
+
 /* Release and close; harmless on a lock not held. The file stays (removing
  * it would race with a waiter that already opened it). */
 void vmh_lock_release(struct vmh_lock *lock);

@@ -140,6 +140,47 @@ START_TEST(state_dir_checks)
 }
 END_TEST
 
+START_TEST(shared_holders_exclude_the_exclusive_one)
+{
+	struct vmh_lock a, b, x;
+	struct vmh_error err;
+	pid_t pid;
+
+	/* OFD locks conflict between open file descriptions even within one
+	 * process, so two shared holders can be taken here. */
+	ck_assert_int_eq(
+	    vmh_lock_acquire_mode(dir, "host-1.vms", 1, 1, 0, &a, NULL),
+	    VMH_OK);
+	ck_assert_int_eq(
+	    vmh_lock_acquire_mode(dir, "host-1.vms", 1, 1, 0, &b, NULL),
+	    VMH_OK);
+	vmh_error_init(&err);
+	ck_assert_int_eq(
+	    vmh_lock_acquire_mode(dir, "host-1.vms", 0, 1, 0, &x, &err),
+	    VMH_E_BUSY);
+	vmh_lock_release(&a);
+	ck_assert_int_eq(
+	    vmh_lock_acquire_mode(dir, "host-1.vms", 0, 0, 200, &x, NULL),
+	    VMH_E_BUSY);
+	vmh_lock_release(&b);
+	ck_assert_int_eq(
+	    vmh_lock_acquire_mode(dir, "host-1.vms", 0, 1, 0, &x, NULL),
+	    VMH_OK);
+	/* Held exclusively: a shared taker in another process is refused. */
+	pid = fork();
+	ck_assert_int_ge(pid, 0);
+	if (pid == 0)
+		_exit(vmh_lock_acquire_mode(dir, "host-1.vms", 1, 1, 0, &a,
+					    NULL) == VMH_E_BUSY
+			  ? 0
+			  : 1);
+	ck_assert_int_eq(waitpid(pid, &pid, 0) > 0 && WIFEXITED(pid) &&
+			     WEXITSTATUS(pid) == 0,
+			 1);
+	vmh_lock_release(&x);
+}
+END_TEST
+
 int
 main(void)
 {
@@ -152,6 +193,7 @@ main(void)
 	tcase_add_test(tc, waiting_with_timeout);
 	tcase_add_test(tc, symlinked_lock_is_refused);
 	tcase_add_test(tc, state_dir_checks);
+	tcase_add_test(tc, shared_holders_exclude_the_exclusive_one);
 	suite_add_tcase(s, tc);
 	return tu_run(s);
 }

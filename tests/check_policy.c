@@ -68,12 +68,13 @@ END_TEST
 
 START_TEST(attributes_override)
 {
-	char *a1[] = { "HA", "no", NULL };
-	char *a2[] = { "ha_action", "delete", "HA_PRIORITY", "50", NULL };
-	char *a3[] = { "HA_Enabled", "False", NULL }; /* Masakari */
-	char *a4[] = { "HA",        "maybe", "HA_PRIORITY", "x",
-		       "HA_ACTION", "zap",   NULL };
-	char *a5[] = { "HA_ACTION", "none", NULL };
+	char **a1 = mkattrs(0, "HA", "no", NULL);
+	char **a2 =
+	    mkattrs(1, "ha_action", "delete", "HA_PRIORITY", "50", NULL);
+	char **a3 = mkattrs(2, "HA_Enabled", "False", NULL); /* Masakari */
+	char **a4 = mkattrs(3, "HA", "maybe", "HA_PRIORITY", "x", "HA_ACTION",
+			    "zap", NULL);
+	char **a5;
 	struct vmh_vm vm = vm_with(VMH_VM_UNKNOWN, 16, a1);
 	struct vmh_vm_plan p;
 
@@ -193,7 +194,7 @@ START_TEST(no_mode_no_action)
 {
 	struct vmh_vm vm = vm_with(VMH_VM_UNKNOWN, 16, NULL);
 	struct vmh_policy p = recreate;
-	char *a[] = { "HA_ACTION", "recreate", NULL };
+	char **a = mkattrs(0, "HA_ACTION", "recreate", NULL);
 	struct vmh_vm_plan out;
 
 	p.mode = VMH_HA_UNSET;
