@@ -29,6 +29,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <time.h>
 #include <unistd.h>
 
 #include "buf.h"
@@ -470,6 +471,20 @@ load_plan(struct incident *in, const json_t *plan, struct vmh_error *err)
 	return VMH_OK;
 }
 
+/* A finished incident's journal is kept as host-ID.<UTC time>.journal. */
+static void
+archive_suffix(char *dst, size_t len)
+{
+	struct timespec ts;
+	struct tm tm;
+	char stamp[32];
+
+	clock_gettime(CLOCK_REALTIME, &ts);
+	gmtime_r(&ts.tv_sec, &tm);
+	strftime(stamp, sizeof(stamp), "%Y%m%dT%H%M%S", &tm);
+	snprintf(dst, len, "%s.%03ldZ", stamp, ts.tv_nsec / 1000000);
+}
+
 /*
  * Read the journal of an unfinished incident and take up where it stopped.
  * A finished one (with `end`) is archived and a new incident starts.
@@ -541,7 +556,7 @@ resume_journal(struct incident *in, struct vmh_error *err)
 	if (ended) {
 		/* Killed between the last record and the archiving. */
 		vmh_journal_close(&in->j);
-		snprintf(suffix, sizeof(suffix), "%lld", vmh_wall_s());
+		archive_suffix(suffix, sizeof(suffix));
 		if ((rc = vmh_journal_archive(in->journal_dir, in->journal_name,
 					      suffix, err)) != VMH_OK)
 			goto done;
@@ -1577,7 +1592,7 @@ close_incident(struct incident *in, enum vmh_rc rc)
 	     json_pack("{s:s, s:s}", "ev", "end", "outcome", vmh_strerror(rc)),
 	     &err);
 	vmh_journal_close(&in->j);
-	snprintf(suffix, sizeof(suffix), "%lld", vmh_now_ms());
+	archive_suffix(suffix, sizeof(suffix));
 	if (vmh_journal_archive(in->journal_dir, in->journal_name, suffix,
 				&err) != VMH_OK)
 		log_warnx("%s", err.text);
