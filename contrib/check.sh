@@ -105,19 +105,25 @@ if [ -d "$build_root/werror" ]; then
 	stage "format check"
 	make -C "$build_root/werror" -s format-check || failed_stages+=(format)
 
-	stage "valgrind: CLI and integration tests"
-	if (cd "$build_root/werror" &&
-		top_srcdir=$srcdir top_builddir=$build_root/werror \
-		VMH_VALGRIND=1 bash "$srcdir/tests/cli/run.sh" \
-		>"$build_root/valgrind.out" 2>&1); then
-		tail -n 1 "$build_root/valgrind.out"
-		n=$(sed -n 's/^cli: \([0-9]*\) passed.*/\1/p' \
-			"$build_root/valgrind.out")
-		total_pass=$((total_pass + ${n:-0}))
-	else
-		cat "$build_root/valgrind.out"
-		failed_stages+=(valgrind)
-	fi
+	stage "valgrind: the programs in the CLI and integration tests"
+	# Each script runs every program under valgrind when VMH_VALGRIND=1
+	# and fails on any leak or memory error.
+	for t in tests/cli/run.sh tests/hosterr/forms.sh \
+		tests/fence/test_ipmi.sh tests/netns/test_net_fence.sh; do
+		log=$build_root/valgrind.$(basename "$t" .sh).out
+		rc=0
+		(cd "$build_root/werror" &&
+			top_srcdir=$srcdir top_builddir=$build_root/werror \
+			VMH_VALGRIND=1 bash "$srcdir/$t" >"$log" 2>&1) || rc=$?
+		if [ $rc = 0 ]; then
+			echo "  valgrind $t: $(grep -E 'passed|^ok|PASS' "$log" | tail -n 1)"
+		elif [ $rc = 77 ]; then
+			echo "  valgrind $t: SKIP: $(grep -m1 SKIP "$log")"
+		else
+			cat "$log"
+			failed_stages+=("valgrind:$t")
+		fi
+	done
 fi
 
 run_build sanitizers --enable-sanitizers || failed_stages+=(sanitizers)

@@ -25,6 +25,14 @@ check() { # description, then a command that must succeed
 	if "$@"; then ok "$what"; else ko "$what"; fi
 }
 finish() {
+	local d f
+	for d in "${CASE_DIRS[@]}"; do
+		for f in "$d"/vg.*; do
+			[ -s "$f" ] || continue
+			ko "valgrind: $f"
+			cat "$f"
+		done
+	done
 	echo "host_error: $pass passed, $fail failed"
 	[ "$fail" = 0 ]
 	exit $?
@@ -78,9 +86,14 @@ SH
 		echo "host_error = { verify_interval_ms = 100; verify_timeout = 30; retry_backoff_ms = 100; $extra };"
 	} >"$T/vmheal.conf"
 	# What the cloud runs: host_error with this case's configuration.
+	# VMH_VALGRIND=1: every run under valgrind; a leak or memory error
+	# fails the run (exit 99) and leaves its log in $T/vg.*.
+	local wrap=""
+	[ "${VMH_VALGRIND:-0}" = 1 ] &&
+		wrap="${VALGRIND:-valgrind} -q --leak-check=full --show-leak-kinds=all --errors-for-leak-kinds=all --error-exitcode=99 --log-file=$T/vg.%p"
 	cat >"$T/hook" <<SH
 #!/bin/bash
-exec "$HOST_ERROR" -c "$T/vmheal.conf" --no-syslog "\$@"
+exec $wrap "$HOST_ERROR" -c "$T/vmheal.conf" --no-syslog "\$@"
 SH
 	chmod 700 "$T/hook"
 }
