@@ -17,8 +17,11 @@
 #include <libxml/parser.h>
 #include <libxml/tree.h>
 
+#include <curl/curl.h>
+
 #include "buf.h"
 #include "cli.h"
+#include "cloud.h"
 #include "fence.h"
 #include "log.h"
 #include "str.h"
@@ -32,6 +35,7 @@ enum {
 	OPT_ATTR,
 	OPT_HOST_XML,
 	OPT_ACTION,
+	OPT_FROM_CLOUD,
 };
 
 static void
@@ -57,6 +61,9 @@ help(void)
 	    "                        stdin): name, ID and TEMPLATE "
 	    "attributes, and the\n"
 	    "                        input of script levels\n"
+	    "      --from-cloud      read the host (attributes and document) "
+	    "from the\n"
+	    "                        cloud of vmheal.conf, by --host or --id\n"
 	    "      --action=ACTION   off (default), status or on\n"
 	    "\n"
 	    "Common options:\n%s"
@@ -267,8 +274,10 @@ load_target(struct host *h, const char *name, long long id,
 	size_t i;
 	enum vmh_rc rc;
 
-	h->id = id;
-	if (name != NULL && (h->name = strdup(name)) == NULL)
+	/* A host read from the cloud already has its name and ID. */
+	if (h->id < 0)
+		h->id = id;
+	if (name != NULL && h->name == NULL && (h->name = strdup(name)) == NULL)
 		return vmh_error_set(err, VMH_E_NOMEM, NULL, 0,
 				     "out of memory");
 	for (i = 0; i < n_attr_args; i++) {
@@ -291,6 +300,45 @@ load_target(struct host *h, const char *name, long long id,
 				     "no host: give --host NAME or "
 				     "--host-xml FILE");
 	return VMH_OK;
+}
+
+/* The host as the cloud knows it: what host_error gives the chain. */
+static enum vmh_rc
+host_from_cloud(struct host *h, const struct vmh_conf *conf, const char *ref,
+		struct vmh_error *err)
+{
+	struct vmh_cloud *cloud = NULL;
+	struct vmh_host *ch = NULL;
+	enum vmh_rc rc;
+	long long id = -1;
+	size_t i;
+
+	curl_global_init(CURL_GLOBAL_DEFAULT);
+	if ((rc = vmh_cloud_open(conf, &cloud, err)) != VMH_OK ||
+	    (rc = vmh_cloud_host_get(cloud, ref, &ch, err)) != VMH_OK)
+		goto done;
+	free(h->name);
+	h->name = strdup(ch->name);
+	if (vmh_strtonum(ch->id, 0, 0x7fffffffffffLL, &id, "id", NULL) ==
+	    VMH_OK)
+		h->id = id;
+	if (ch->document != NULL) {
+		free(h->xml);
+		h->xml = strdup(ch->document);
+	}
+	for (i = 0; ch->attrs != NULL && ch->attrs[i] != NULL &&
+		    ch->attrs[i + 1] != NULL;
+	     i += 2)
+		if ((rc = host_set_attr(h, ch->attrs[i], strlen(ch->attrs[i]),
+					ch->attrs[i + 1], err)) != VMH_OK)
+			goto done;
+	if (h->name == NULL)
+		rc = vmh_error_set(err, VMH_E_NOMEM, NULL, 0, "out of memory");
+done:
+	vmh_host_free(ch);
+	vmh_cloud_close(cloud);
+	curl_global_cleanup();
+	return rc;
 }
 
 static int
@@ -319,6 +367,7 @@ main(int argc, char **argv)
 		{ "attr", required_argument, NULL, OPT_ATTR },
 		{ "host-xml", required_argument, NULL, OPT_HOST_XML },
 		{ "action", required_argument, NULL, OPT_ACTION },
+		{ "from-cloud", no_argument, NULL, OPT_FROM_CLOUD },
 		{ NULL, 0, NULL, 0 },
 	};
 	static const char *const actions[] = { "off", "status", "on", NULL };
@@ -332,7 +381,8 @@ main(int argc, char **argv)
 	const char *name = NULL, *xml_path = NULL;
 	long long id = -1;
 	size_t n_attr_args = 0;
-	int opt, status, action = VMH_FENCE_OFF, i;
+	int opt, status, action = VMH_FENCE_OFF, i, from_cloud = 0;
+	char idtext[32];
 	enum vmh_rc rc;
 
 	vmh_cli_init(&cli, "vmheal_fence", argv);
@@ -377,6 +427,9 @@ main(int argc, char **argv)
 		case OPT_HOST_XML:
 			xml_path = optarg;
 			break;
+		case OPT_FROM_CLOUD:
+			from_cloud = 1;
+			break;
 		case OPT_ACTION:
 			for (i = 0; actions[i] != NULL; i++)
 				if (strcmp(actions[i], optarg) == 0)
@@ -400,6 +453,16 @@ main(int argc, char **argv)
 					     argv[optind]);
 		goto done;
 	}
+	if (from_cloud && xml_path != NULL) {
+		status =
+		    vmh_cli_usage_error(&cli, "--from-cloud and --host-xml "
+					      "are exclusive");
+		goto done;
+	}
+	if (from_cloud && name == NULL && id >= 0) {
+		snprintf(idtext, sizeof(idtext), "%lld", id);
+		name = idtext;
+	}
 	if (name == NULL && xml_path == NULL && !cli.check_config) {
 		status = vmh_cli_usage_error(&cli, "--host NAME or --host-xml "
 						   "FILE is required");
@@ -412,6 +475,11 @@ main(int argc, char **argv)
 		vmh_error_set(&err, VMH_E_CONFIG,
 			      conf->path ? conf->path : "(built-in defaults)",
 			      0, "no fence section: nothing to run");
+		status = vmh_cli_fail(&err);
+		goto done;
+	}
+	if (from_cloud &&
+	    (rc = host_from_cloud(&host, conf, name, &err)) != VMH_OK) {
 		status = vmh_cli_fail(&err);
 		goto done;
 	}

@@ -318,7 +318,7 @@ class VersionTest(unittest.TestCase):
                          hooks=[{"oned_conf": 'HOST_HOOK = [ name = "error", on = "ERROR", '
                                               'command = "/bin/true", arguments = "$ID -r" ]'}])
         sim.ctl("fail-host", {"host": "host1"})
-        time.sleep(0.45)
+        time.sleep(0.7)
         sim.ctl("wait-hooks", {"timeout": 5})
         self.assertGreaterEqual(len(sim.ctl("hooks")["runs"]), 3)       # bug #3378
 

@@ -78,9 +78,10 @@ class OneSim:
                                         name="http", daemon=True)
         self._thread.start()
         if self.state_dir:
-            _write_atomic(os.path.join(self.state_dir, "port"), "%d\n" % self.port)
+            # `port` last: its appearance tells a harness that everything is ready
             _write_atomic(os.path.join(self.state_dir, "pid"), "%d\n" % os.getpid())
             _write_atomic(os.path.join(self.state_dir, "url"), self.url + "\n")
+            _write_atomic(os.path.join(self.state_dir, "port"), "%d\n" % self.port)
 
     def stop(self):
         """Clean shutdown: stop serving, stop hooks (SIGTERM to running
