@@ -27,13 +27,14 @@
 #define STDIN_MAX        (16 * 1024 * 1024)
 #define STDIN_TOKENS_MAX 64
 
-enum { OPT_HOST = VMH_OPT_PRIVATE, OPT_STATUS, OPT_FORCE };
+enum { OPT_HOST = VMH_OPT_PRIVATE, OPT_STATUS, OPT_FORCE, OPT_RESTORE };
 
 struct args {
 	struct vmh_cli cli;
 	struct vmh_hosterr_opts opts;
 	const char *positional;
 	int status;
+	int restore;
 	int n_positional;
 	const char *extra;
 };
@@ -45,6 +46,7 @@ help(void)
 	       "[-r|-d|-m] [-f] [-p N] [-u]\n"
 	       "  or:  host_error [OPTION]... --host NAME|ID\n"
 	       "  or:  host_error [OPTION]... --status [HOST]\n"
+	       "  or:  host_error [OPTION]... --restore --host NAME|ID\n"
 	       "Fence a failed compute host and recover its virtual machines.\n"
 	       "\n"
 	       "With no host argument and no --host, the arguments are read "
@@ -65,6 +67,8 @@ help(void)
 	       "      --ignore-storm    act even when too many hosts fail at "
 	       "once\n"
 	       "      --status          show the incidents and their VMs\n"
+	       "      --restore         bring a repaired host back into "
+	       "scheduling\n"
 	       "\n"
 	       "Common options:\n%s"
 	       "\n"
@@ -91,6 +95,7 @@ parse(int argc, char **argv, struct args *a)
 		{ "host", required_argument, NULL, OPT_HOST },
 		{ "status", no_argument, NULL, OPT_STATUS },
 		{ "ignore-storm", no_argument, NULL, OPT_FORCE },
+		{ "restore", no_argument, NULL, OPT_RESTORE },
 		{ NULL, 0, NULL, 0 },
 	};
 	struct vmh_error err;
@@ -142,6 +147,9 @@ parse(int argc, char **argv, struct args *a)
 			break;
 		case OPT_FORCE:
 			a->opts.force = 1;
+			break;
+		case OPT_RESTORE:
+			a->restore = 1;
 			break;
 		default:
 			return vmh_cli_usage_error(&a->cli,
@@ -219,8 +227,12 @@ main(int argc, char **argv)
 
 	/* OpenNebula 6+ with ARGUMENTS_STDIN: no argv, "<b64> -m -p 5" on
 	 * stdin. The stdin words are parsed like command-line words. */
-	if (!a.status && a.positional == NULL && a.opts.host == NULL &&
-	    !a.cli.check_config) {
+	if (a.restore && a.opts.host == NULL) {
+		status = vmh_cli_usage_error(&a.cli, "--restore needs --host");
+		goto done;
+	}
+	if (!a.status && !a.restore && a.positional == NULL &&
+	    a.opts.host == NULL && !a.cli.check_config) {
 		if (read_stdin_args(&in, tokens, &n, &err) != VMH_OK) {
 			status = vmh_cli_fail(&err);
 			goto done;
@@ -276,6 +288,12 @@ main(int argc, char **argv)
 	curl_ready = 1;
 	if (vmh_cloud_open(conf, &cloud, &err) != VMH_OK) {
 		status = vmh_cli_fail(&err);
+		goto done;
+	}
+	if (a.restore) {
+		rc = vmh_hosterr_restore(conf, cloud, a.opts.host,
+					 a.cli.dry_run, &err);
+		status = rc == VMH_OK ? VMH_EXIT_OK : vmh_cli_fail(&err);
 		goto done;
 	}
 	rc = vmh_hosterr_run(conf, cloud, &a.opts, &report, &err);

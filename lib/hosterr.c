@@ -1627,7 +1627,7 @@ vmh_hosterr_run(const struct vmh_conf *conf, struct vmh_cloud *cloud,
 	struct vmh_hosterr_conf *dflt = NULL;
 	struct incident in = { 0 };
 	enum vmh_rc rc;
-	int back = 0, closed = 0;
+	int back = 0, closed = 0, force_down;
 
 	memset(report, 0, sizeof(*report));
 	in.conf = conf;
@@ -1725,16 +1725,34 @@ vmh_hosterr_run(const struct vmh_conf *conf, struct vmh_cloud *cloud,
 		if ((rc = plan(&in, err)) != VMH_OK)
 			goto done;
 	}
-	if (in.hc->disable_host && !opts->dry_run && !in.resumed) {
+	/* Nova evacuates only from a host whose compute service is down:
+	 * force it down (the fence has just proven it) and disable it, on
+	 * every run, since the call is idempotent and a resumed run may have
+	 * been killed before it. */
+	force_down = strcmp(vmh_cloud_kind(cloud), "openstack") == 0;
+	if ((in.hc->disable_host && !in.resumed) || force_down) {
 		struct vmh_error derr;
 
 		vmh_error_init(&derr);
-		if (vmh_cloud_host_disable(
-			cloud, in.host, in.hc->disable_host == 2,
-			"vmheal: fenced after failure", &derr) != VMH_OK)
+		if (opts->dry_run) {
+			log_notice("host %s: would take it out of scheduling",
+				   in.host->name);
+		} else if (vmh_cloud_host_disable(
+			       cloud, in.host,
+			       in.hc->disable_host == 2 || force_down,
+			       "vmheal: fenced after failure",
+			       &derr) != VMH_OK) {
 			log_warnx("host %s: could not take it out of "
 				  "scheduling: %s",
 				  in.host->name, derr.text);
+			if (force_down) {
+				/* Evacuations would all be refused. */
+				rc = derr.code;
+				if (err != NULL)
+					*err = derr;
+				goto done;
+			}
+		}
 	}
 	if (!opts->dry_run) {
 		long long t = vmh_now_ms();
@@ -1906,6 +1924,79 @@ vmh_hosterr_report_json(const struct vmh_hosterr_report *r, FILE *f)
 		fputc('\n', f);
 	}
 	json_decref(doc);
+}
+
+/* ------------------------------------------------------------------ */
+/* host_error --restore                                                */
+
+enum vmh_rc
+vmh_hosterr_restore(const struct vmh_conf *conf, struct vmh_cloud *cloud,
+		    const char *ref, int dry_run, struct vmh_error *err)
+{
+	struct vmh_host *h = NULL;
+	char path[700];
+	enum vmh_rc rc;
+
+	if ((rc = vmh_cloud_host_get(cloud, ref, &h, err)) != VMH_OK)
+		return rc;
+	snprintf(path, sizeof(path), "%s/incidents/host-%s.journal",
+		 conf->state_dir, h->id);
+	if (access(path, F_OK) == 0) {
+		rc = vmh_error_set(err, VMH_E_BUSY, h->name, 0,
+				   "an incident for this host is still open "
+				   "(%s): run host_error --host %s to finish "
+				   "it first",
+				   path, h->name);
+		goto done;
+	}
+	if (h->state == VMH_HOST_DOWN) {
+		rc = vmh_error_set(err, VMH_E_BUSY, h->name, 0,
+				   "host is still %s: repair it (its "
+				   "monitoring must report it) before "
+				   "bringing it back",
+				   h->state_text ? h->state_text : "down");
+		goto done;
+	}
+	if (h->state == VMH_HOST_UP) {
+		log_notice("host %s is already in service (%s)", h->name,
+			   h->state_text ? h->state_text : "up");
+		goto done;
+	}
+	if (conf->fence != NULL) {
+		/* A disabled host is not monitored into ERROR: ask its BMC
+		 * whether it runs at all. */
+		struct vmh_fence_target t = { 0 };
+		struct vmh_fence_report fr;
+		enum vmh_fence_power power = VMH_FENCE_PW_UNKNOWN;
+		struct vmh_error ferr;
+
+		t.name = h->name;
+		t.id = -1;
+		t.attrs = (const char *const *)h->attrs;
+		t.host_xml = h->document;
+		vmh_error_init(&ferr);
+		vmh_fence_report_init(&fr);
+		if (vmh_fence_status(conf->fence, conf, &t, 0, &power, &fr,
+				     &ferr) != VMH_OK)
+			log_info("host %s: power state unknown (%s)", h->name,
+				 ferr.text);
+		vmh_fence_report_free(&fr);
+		if (power == VMH_FENCE_PW_OFF) {
+			rc = vmh_error_set(err, VMH_E_BUSY, h->name, 0,
+					   "host is powered off: power it on "
+					   "(vmheal_fence --action on) and let "
+					   "it boot before bringing it back");
+			goto done;
+		}
+	}
+	log_notice("host %s (%s): %s back into scheduling", h->name,
+		   h->state_text ? h->state_text : "?",
+		   dry_run ? "would bring it" : "bringing it");
+	if (!dry_run)
+		rc = vmh_cloud_host_enable(cloud, h, err);
+done:
+	vmh_host_free(h);
+	return rc;
 }
 
 /* ------------------------------------------------------------------ */

@@ -124,6 +124,16 @@ enum vmh_rc vmh_hosterr_status(const struct vmh_conf *conf, const char *host,
 			       int json, FILE *f, struct vmh_error *err);
 
 /*
+ * host_error --restore HOST: bring a repaired host back into scheduling
+ * (OpenNebula: host.status ENABLED; Nova: clear force-down, enable).
+ * Refused while the host is still down, and while an incident for it is
+ * open (finish the incident first).
+ */
+enum vmh_rc vmh_hosterr_restore(const struct vmh_conf *conf,
+				struct vmh_cloud *cloud, const char *host,
+				int dry_run, struct vmh_error *err);
+
+/*
  * Read the host reference from a hook argument: all digits is an ID;
  * otherwise base64 of a <HOST> document, whose ID and NAME are returned
  * (and the decoded XML in *xml). VMH_E_DATA names what was wrong.

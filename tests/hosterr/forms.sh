@@ -144,6 +144,24 @@ onesim_ctl fail-host host1 --mode partition >/dev/null
 check "isolated: exit 82" test $? = 82
 check "isolated: nothing recovered, not fenced" test -z "$(recover_counts)" -a ! -e "$T/fence.log"
 
+# --restore: refused while down or while the incident is open; then the
+# host disabled after its fence comes back into scheduling.
+new_case restore ok 'disable_host = "disable";'
+onesim_ctl fail-host host1 --mode crash >/dev/null
+"$T/hook" --host host1 --restore >"$T/out" 2>"$T/err"
+check "restore: refused while the host is in ERROR (75)" test $? = 75
+"$T/hook" --host host1 -r >"$T/out" 2>"$T/err"
+check "restore: the incident recovered the VMs" exactly_once 0 1 2 3 4 5
+check "restore: the fenced host was disabled" test "$(onesim_ctl hosts | jq_py '[h["state"] for h in d if h["name"] == "host1"][0]')" = DISABLED
+echo '{"ev":"begin"}' >"$T/state/incidents/host-0.journal"
+"$T/hook" --host host1 --restore >"$T/out" 2>"$T/err"
+check "restore: refused while an incident is open (75)" test $? = 75
+rm "$T/state/incidents/host-0.journal"
+onesim_ctl power-on-host host1 >/dev/null
+"$T/hook" --host host1 --restore >"$T/out" 2>"$T/err"
+check "restore: exit 0" test $? = 0
+check "restore: host1 enabled" test "$(onesim_ctl hosts | jq_py '[h["state"] for h in d if h["name"] == "host1"][0]')" != DISABLED
+
 # Bad input: nothing touched, documented exit codes.
 new_case bad-input
 onesim_ctl fail-host host1 --mode crash >/dev/null
