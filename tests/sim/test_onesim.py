@@ -1255,9 +1255,16 @@ class LifecycleTest(unittest.TestCase):
             self.assertEqual(int(fh.read()), sim.proc.pid)
         sim.ctl("fail-host", {"host": "host1"})
         deadline = time.time() + 5
-        while not os.path.exists(marker) and time.time() < deadline:
+        pid = None
+        # The script can touch its marker before the hook manager has
+        # recorded its pid (a loaded machine): wait for both.
+        while time.time() < deadline:
+            runs = sim.ctl("hooks")["runs"]
+            pid = runs[0]["pid"] if runs else None
+            if pid is not None and os.path.exists(marker):
+                break
             time.sleep(0.02)
-        pid = sim.ctl("hooks")["runs"][0]["pid"]
+        self.assertIsNotNone(pid, "the hook did not start")
         t0 = time.time()
         sim.proc.send_signal(signal.SIGTERM)
         self.assertEqual(sim.proc.wait(10), 0)
