@@ -108,7 +108,7 @@ if [ -d "$build_root/werror" ]; then
 	stage "valgrind: the programs in the CLI and integration tests"
 	# Each script runs every program under valgrind when VMH_VALGRIND=1
 	# and fails on any leak or memory error.
-	for t in tests/cli/run.sh tests/hosterr/forms.sh \
+	for t in tests/cli/run.sh tests/hosterr/forms.sh tests/vmfail/forms.sh \
 		tests/fence/test_ipmi.sh tests/netns/test_net_fence.sh; do
 		log=$build_root/valgrind.$(basename "$t" .sh).out
 		rc=0
@@ -124,6 +124,28 @@ if [ -d "$build_root/werror" ]; then
 			failed_stages+=("valgrind:$t")
 		fi
 	done
+fi
+
+# host_error against a real OpenStack Nova (Debian's Zed packages on
+# loopback, fake virt driver): installs and starts it, kills a compute,
+# recovers, stops only what it started. VMH_SKIP_REALNOVA=1 skips it, and
+# then this says so.
+if [ -d "$build_root/werror" ]; then
+	stage "real Nova end-to-end"
+	if [ "${VMH_SKIP_REALNOVA:-0}" = 1 ]; then
+		echo "  SKIP: real Nova end-to-end (VMH_SKIP_REALNOVA=1)"
+		total_skip=$((total_skip + 1))
+	else
+		rc=0
+		bash "$srcdir/contrib/realnova/e2e.sh" "$build_root/werror" \
+			>"$build_root/realnova.out" 2>&1 || rc=$?
+		tail -n 15 "$build_root/realnova.out" | sed 's/^/  /'
+		if [ $rc = 0 ]; then
+			total_pass=$((total_pass + 1))
+		else
+			[ $rc = 77 ] || { cat "$build_root/realnova.out"; failed_stages+=(realnova); }
+		fi
+	fi
 fi
 
 run_build sanitizers --enable-sanitizers || failed_stages+=(sanitizers)

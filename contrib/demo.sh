@@ -7,7 +7,8 @@
 # installed, each host sits behind a real IPMI BMC (ipmi_sim) and is fenced
 # by the real fence_ipmilan; otherwise by a script, and the demo says so.
 # Runs as an ordinary user; everything lives in a temporary directory and
-# everything started is stopped at the end.
+# everything started is stopped at the end. Then one VM fails to boot and
+# vm_failure_recreate, registered as its VM hook, brings it back.
 set -euo pipefail
 srcdir=$(cd "$(dirname "$0")/.." && pwd)
 t0=$(date +%s)
@@ -155,5 +156,22 @@ fi
 safety=$(onesim_ctl safety | jq_py '"no VM ever ran in two places" if not d["duplicates"] and not d["current_duplicates"] else "DUPLICATES: %s" % d["duplicates"]')
 echo "$safety"
 "$build/hooks/host_error" -c "$W/vmheal.conf" --status | sed 's/^/  /' | head -3
+
+say "A single VM fails: VM 6 on host2 cannot boot (ACTIVE/BOOT_FAILURE)"
+cat >"$W/vm_failure_recreate" <<SH
+#!/bin/bash
+exec "$build/hooks/vm_failure_recreate" -c "$W/vmheal.conf" --no-syslog "\$@"
+SH
+chmod 700 "$W/vm_failure_recreate"
+# The shipped onehook template for BOOT_FAILURE, with the command path set.
+sed "s#^COMMAND .*#COMMAND = \"$W/vm_failure_recreate\"#" \
+	"$srcdir/etc/opennebula/vm_failure_recreate/boot-failure.hook" \
+	>"$W/boot-failure.hook"
+onesim_ctl register-hook --template-file "$W/boot-failure.hook" >/dev/null
+onesim_ctl crash-vm 6 --lcm-state BOOT_FAILURE >/dev/null
+echo "the VM hook fires: vm_failure_recreate retries the boot, within flap limits..."
+onesim_ctl wait-hooks --timeout 60 >/dev/null
+onesim_ctl hooks-log | jq_py 'd["runs"][-1]["stdout"]' | sed 's/^/  /'
+onesim_ctl vm 6 | jq_py '"VM 6 is %s/%s on %s again" % (d["state"], d["lcm"], d["host"])'
 echo
 echo "demo finished in $(($(date +%s) - t0)) s"

@@ -2,10 +2,12 @@
 /* Shared command-line handling and start-up of the vmheal programs. */
 #include "config.h"
 
+#include <errno.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <string.h>
 #include <syslog.h>
+#include <unistd.h>
 
 #include "cli.h"
 #include "log.h"
@@ -131,4 +133,47 @@ vmh_cli_start(struct vmh_cli *cli, struct vmh_conf **conf)
 		dest |= VMH_LOG_TO_SYSLOG;
 	vmh_log_init(cli->progname, dest, (*conf)->syslog_facility);
 	return -1;
+}
+
+static int
+is_blank(char c)
+{
+	return c == ' ' || c == '\t' || c == '\r' || c == '\n';
+}
+
+enum vmh_rc
+vmh_cli_stdin_args(struct vmh_buf *in, char **tokens, int max, int *n,
+		   struct vmh_error *err)
+{
+	char chunk[65536], *p;
+	ssize_t r;
+
+	*n = 0;
+	while ((r = read(0, chunk, sizeof(chunk))) != 0) {
+		if (r < 0 && errno == EINTR)
+			continue;
+		if (r < 0)
+			return vmh_error_errno(err, errno, "stdin",
+					       "cannot read the arguments");
+		if (vmh_buf_append(in, chunk, (size_t)r) != VMH_OK)
+			return vmh_error_set(err, VMH_E_DATA, "stdin", 0,
+					     "arguments larger than %zu bytes",
+					     in->max);
+	}
+	if (in->len != strlen(vmh_buf_str(in)))
+		return vmh_error_set(err, VMH_E_DATA, "stdin", 0,
+				     "arguments contain a NUL byte");
+	for (p = in->data; p != NULL && *p != '\0';) {
+		while (is_blank(*p))
+			*p++ = '\0';
+		if (*p == '\0')
+			break;
+		if (*n >= max)
+			return vmh_error_set(err, VMH_E_DATA, "stdin", 0,
+					     "more than %d arguments", max);
+		tokens[(*n)++] = p;
+		while (*p != '\0' && !is_blank(*p))
+			p++;
+	}
+	return VMH_OK;
 }

@@ -9,6 +9,7 @@
 
 #include <getopt.h>
 
+#include "buf.h"
 #include "conf.h"
 #include "error.h"
 
@@ -86,5 +87,15 @@ int vmh_cli_start(struct vmh_cli *cli, struct vmh_conf **conf);
 
 /* Log err as one line at error level and return its exit status. */
 int vmh_cli_fail(const struct vmh_error *err);
+
+/*
+ * Hook arguments on stdin (OpenNebula 6+ ARGUMENTS_STDIN=yes): read all of
+ * stdin into in (its ceiling bounds the size) and split it in place on
+ * blanks into at most max words, as the stock Ruby hooks' split(' ') does.
+ * tokens point into in. VMH_E_DATA for a NUL byte, too many words or too
+ * much data.
+ */
+enum vmh_rc vmh_cli_stdin_args(struct vmh_buf *in, char **tokens, int max,
+			       int *n, struct vmh_error *err);
 
 #endif

@@ -127,6 +127,46 @@ vmh_cloud_vms_on_host(struct vmh_cloud *c, const struct vmh_host *h,
 }
 
 enum vmh_rc
+vmh_cloud_vm_list_all(struct vmh_cloud *c, struct vmh_vm_list *out,
+		      struct vmh_error *err)
+{
+	struct vmh_host_list hosts;
+	struct vmh_vm_list one;
+	struct vmh_vm *tmp;
+	enum vmh_rc rc;
+	size_t i, k;
+
+	memset(out, 0, sizeof(*out));
+	if (c->drv->vm_list_all != NULL)
+		return c->drv->vm_list_all(c->state, out, err);
+	if ((rc = vmh_cloud_host_list(c, &hosts, err)) != VMH_OK)
+		return rc;
+	for (i = 0; i < hosts.n && rc == VMH_OK; i++) {
+		if ((rc = vmh_cloud_vms_on_host(c, &hosts.hosts[i], &one,
+						err)) != VMH_OK)
+			break;
+		tmp = one.n == 0
+			  ? out->vms
+			  : realloc(out->vms, (out->n + one.n) * sizeof(*tmp));
+		if (tmp == NULL) {
+			vmh_vm_list_free(&one);
+			rc = vmh_error_set(err, VMH_E_NOMEM, NULL, 0,
+					   "out of memory");
+			break;
+		}
+		out->vms = tmp;
+		/* The VMs move over; only the emptied array is freed. */
+		for (k = 0; k < one.n; k++)
+			out->vms[out->n++] = one.vms[k];
+		free(one.vms);
+	}
+	vmh_host_list_free(&hosts);
+	if (rc != VMH_OK)
+		vmh_vm_list_free(out);
+	return rc;
+}
+
+enum vmh_rc
 vmh_cloud_vm_get(struct vmh_cloud *c, const char *id, struct vmh_vm **out,
 		 struct vmh_error *err)
 {
@@ -314,6 +354,7 @@ vmh_vm_clear(struct vmh_vm *vm)
 	free(vm->host_name);
 	free(vm->host_id);
 	strv_free(vm->attrs);
+	strv_free(vm->ips);
 	memset(vm, 0, sizeof(*vm));
 }
 

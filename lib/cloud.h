@@ -89,6 +89,9 @@ struct vmh_vm {
 	int resched;           /* ONE RESCHED flag: a resched is pending */
 	char **attrs;          /* USER_TEMPLATE / metadata: KEY, value, ... */
 	long long stime;       /* start time, epoch seconds, 0 if unknown */
+	char **ips; /* its NICs' addresses, NULL-terminated, or NULL: ONE
+		       TEMPLATE/NIC IP, IP6, IP6_GLOBAL, IP6_ULA per NIC in
+		       order (vm_probe's targets); Nova: not filled yet */
 };
 
 struct vmh_vm_list {
@@ -179,6 +182,13 @@ enum vmh_rc vmh_cloud_vms_on_host(struct vmh_cloud *c, const struct vmh_host *h,
 /* One VM, fresh. */
 enum vmh_rc vmh_cloud_vm_get(struct vmh_cloud *c, const char *id,
 			     struct vmh_vm **out, struct vmh_error *err);
+
+/* Every VM of the cloud (every user, every state but DONE), with its
+ * attributes and addresses, in as few calls as the cloud allows (ONE: the
+ * extended pool, paged; clouds without a pool listing: each host's VMs).
+ * vm_probe reads its targets from it. */
+enum vmh_rc vmh_cloud_vm_list_all(struct vmh_cloud *c, struct vmh_vm_list *out,
+				  struct vmh_error *err);
 
 /* Several VMs by id in as few calls as the cloud allows (ONE: one
  * vmpool.infoset, or vmpool.info filtered). A VM that no longer exists comes

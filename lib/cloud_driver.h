@@ -40,6 +40,9 @@ struct vmh_cloud_driver {
 	/* NULL: every datastore counts as shared. */
 	enum vmh_rc (*datastore_shared)(void *state, long long ds_id,
 					int *shared, struct vmh_error *err);
+	/* NULL: the hosts' VMs, host by host (vms_on_host). */
+	enum vmh_rc (*vm_list_all)(void *state, struct vmh_vm_list *out,
+				   struct vmh_error *err);
 };
 
 extern const struct vmh_cloud_driver vmh__cloud_one_driver;

@@ -19,12 +19,14 @@
 #include "osauth.h"
 #include "str.h"
 
-#define NOVA_MAX_PAGES    100000 /* a runaway pager stops somewhere */
-#define NOVA_RETRIES      3      /* extra tries of an idempotent GET */
-#define NOVA_BACKOFF_MS   250
-#define NOVA_MV_MIN       2053
-#define NOVA_REASON_MAX   255
-#define NOVA_STATE_TEXT   200
+#define NOVA_MAX_PAGES  100000 /* a runaway pager stops somewhere */
+#define NOVA_RETRIES    3      /* extra tries of an idempotent GET */
+#define NOVA_BACKOFF_MS 250
+#define NOVA_REASON_MAX 255
+#define NOVA_STATE_TEXT 200
+#define NOVA_LIST_MIN   4 /* vms_get: from this many, try a host listing */
+/* state_text of a server whose evacuation may or may not have failed */
+#define NOVA_EVAC_PENDING "ACTIVE/evacuation finishing"
 
 struct evac_rec {
 	char *id;
@@ -45,11 +47,11 @@ struct vmh_nova {
 	struct vmh_os_session *sess;
 	long timeout_ms;
 	int concurrency;
-	char *endpoint;   /* compute URL, as the catalog says */
-	char mv[16];      /* "2.73" once negotiated */
-	int mvnum;        /* 2073 */
+	char *endpoint; /* compute URL, as the catalog says */
+	char mv[16];    /* "2.73" once negotiated */
+	int mvnum;      /* 2073 */
 	char *max_version;
-	char mvhdr[2][64]; /* the two microversion headers */
+	char mvhdr[2][64];      /* the two microversion headers */
 	struct evac_rec *evacs; /* evacuations this process started */
 	size_t n_evacs;
 	struct hint *hints; /* last host seen per server */
@@ -253,10 +255,9 @@ hdrs_build(struct vmh_nova *n, int force, struct hdrs *h, int with_mv,
 /* Turn an answer (or a transport failure) into a return code, a logged
  * line, and the parsed body. */
 static enum vmh_rc
-answer(const char *method, const char *path, const char *label,
-       enum vmh_rc trc, const struct vmh_error *terr,
-       const struct vmh_http_response *resp, json_t **out,
-       struct vmh_error *err)
+answer(const char *method, const char *path, const char *label, enum vmh_rc trc,
+       const struct vmh_error *terr, const struct vmh_http_response *resp,
+       json_t **out, struct vmh_error *err)
 {
 	const char *rid = NULL;
 	char msg[300], what[300];
@@ -282,8 +283,7 @@ answer(const char *method, const char *path, const char *label,
 			log_debug("nova: %s: %ld (%s)", what, resp->status,
 				  rid);
 		else
-			log_info("nova: %s: %ld (%s)", what, resp->status,
-				 rid);
+			log_info("nova: %s: %ld (%s)", what, resp->status, rid);
 		if (out == NULL || resp->body.len == 0)
 			return VMH_OK;
 		if ((*out = json_loadb(vmh_buf_str(&resp->body), resp->body.len,
@@ -312,8 +312,8 @@ answer(const char *method, const char *path, const char *label,
 		rc = VMH_E_UNAVAILABLE;
 		break;
 	case 409:
-		rc = strstr(msg, "is locked") != NULL ? VMH_E_DENIED
-						      : VMH_E_API;
+		rc =
+		    strstr(msg, "is locked") != NULL ? VMH_E_DENIED : VMH_E_API;
 		break;
 	default:
 		rc = resp->status >= 500 ? VMH_E_UNAVAILABLE : VMH_E_API;
@@ -430,13 +430,12 @@ done:
 static enum vmh_rc
 negotiate(struct vmh_nova *n, struct vmh_error *err)
 {
-	const char *pid = vmh_os_project_id(n->sess), *max = NULL,
-		   *min = NULL;
+	const char *pid = vmh_os_project_id(n->sess), *max = NULL, *min = NULL;
 	json_t *doc = NULL, *ver, *v;
 	struct vmh_buf root;
 	size_t len, i;
 	int cmax, cmin, pin = mv_num(n->oc->max_microversion),
-		       floor = mv_num(n->oc->min_microversion);
+			floor = mv_num(n->oc->min_microversion);
 	enum vmh_rc rc;
 
 	vmh_buf_init(&root, 4096);
@@ -457,8 +456,9 @@ negotiate(struct vmh_nova *n, struct vmh_error *err)
 		goto done;
 	ver = json_object_get(doc, "version");
 	if (!json_is_object(ver)) /* an unversioned root: the v2.1 entry */
-		json_array_foreach(json_object_get(doc, "versions"), i, v) if (
-		    jstr(v, "id") != NULL && strcmp(jstr(v, "id"), "v2.1") == 0)
+		json_array_foreach(json_object_get(doc, "versions"), i,
+				   v) if (jstr(v, "id") != NULL &&
+					  strcmp(jstr(v, "id"), "v2.1") == 0)
 		    ver = v;
 	max = jstr(ver, "version");
 	min = jstr(ver, "min_version");
@@ -560,8 +560,8 @@ static enum vmh_rc
 service_to_host(const json_t *s, struct vmh_host *h, struct vmh_error *err)
 {
 	const char *host = jstr(s, "host"), *state = jstr(s, "state"),
-		   *status = jstr(s, "status"), *reason =
-						    jstr(s, "disabled_reason"),
+		   *status = jstr(s, "status"),
+		   *reason = jstr(s, "disabled_reason"),
 		   *zone = jstr(s, "zone");
 	const json_t *id = json_object_get(s, "id");
 	int forced = json_is_true(json_object_get(s, "forced_down"));
@@ -609,6 +609,23 @@ fail:
 	return nomem(err);
 }
 
+static int
+task_in_flight(const char *task)
+{
+	static const char *const prefixes[] = {
+		"rebuild",    "resize",     "migrat",
+		"spawning",   "scheduling", "block_device_mapping",
+		"networking", "deleting",   "shelving",
+		"unshelving", NULL,
+	};
+	size_t i;
+
+	for (i = 0; prefixes[i] != NULL; i++)
+		if (strncmp(task, prefixes[i], strlen(prefixes[i])) == 0)
+			return 1;
+	return 0;
+}
+
 static enum vmh_vm_state
 map_vm_state(const char *vm_state, const char *task, const char *host_status)
 {
@@ -617,11 +634,16 @@ map_vm_state(const char *vm_state, const char *task, const char *host_status)
 	if (strcmp(vm_state, "deleted") == 0 ||
 	    strcmp(vm_state, "soft-delete") == 0)
 		return VMH_VM_DONE;
-	if (task != NULL)
+	/* Work another party is doing to the server (an evacuation or
+	 * rebuild, a migration, a build, a delete): in flight. Other tasks
+	 * (a reboot, a power change) are casts to the server's compute that
+	 * hang forever when it is dead, so the vm_state decides. */
+	if (task != NULL && task_in_flight(task))
 		return VMH_VM_TRANSIENT;
 	if (strcmp(vm_state, "active") == 0) {
-		if (host_status != NULL && (strcmp(host_status, "DOWN") == 0 ||
-					    strcmp(host_status, "UNKNOWN") == 0))
+		if (host_status != NULL &&
+		    (strcmp(host_status, "DOWN") == 0 ||
+		     strcmp(host_status, "UNKNOWN") == 0))
 			return VMH_VM_UNKNOWN;
 		return VMH_VM_RUNNING;
 	}
@@ -649,8 +671,7 @@ server_to_vm(struct vmh_nova *n, const json_t *s, struct vmh_vm *vm,
 		   *task = jstr(s, "OS-EXT-STS:task_state"),
 		   *host = jstr(s, "OS-EXT-SRV-ATTR:host"),
 		   *hstat = jstr(s, "host_status"),
-		   *fault = jstr(json_object_get(s, "fault"), "message"),
-		   *src;
+		   *fault = jstr(json_object_get(s, "fault"), "message"), *src;
 	json_t *md = json_object_get(s, "metadata");
 	char text[NOVA_STATE_TEXT];
 	const char *k;
@@ -671,18 +692,17 @@ server_to_vm(struct vmh_nova *n, const json_t *s, struct vmh_vm *vm,
 		snprintf(text, sizeof(text), "%s: %s", status, fault);
 	else
 		snprintf(text, sizeof(text), "%s", status);
-	/* An evacuation this process started that ended with the server
-	 * back on its old host without an error: Nova refused the claim on
-	 * the destination and does not reschedule a rebuild. */
+	/* An evacuation this process started, with the server back to no
+	 * task on its old host: either Nova is finishing it (it clears the
+	 * task a moment before it moves the host) or the destination refused
+	 * the claim (Nova does not reschedule a rebuild). The migration
+	 * record tells them apart: settle_evacuation() asks. */
 	src = evac_source(n, id);
 	if (src != NULL && task == NULL && host != NULL &&
 	    strcmp(host, src) == 0 && vm->state != VMH_VM_FAILED &&
 	    vm->state != VMH_VM_DONE) {
-		vm->state = VMH_VM_FAILED;
-		snprintf(text, sizeof(text),
-			 "%s: evacuation failed, still on %s (see its "
-			 "instance actions)",
-			 status, src);
+		vm->state = VMH_VM_TRANSIENT;
+		snprintf(text, sizeof(text), "%s", NOVA_EVAC_PENDING);
 	}
 	if ((vm->id = strdup(id)) == NULL ||
 	    (name != NULL && (vm->name = strdup(name)) == NULL) ||
@@ -694,9 +714,8 @@ server_to_vm(struct vmh_nova *n, const json_t *s, struct vmh_vm *vm,
 	vm->locked = json_is_true(json_object_get(s, "locked"));
 	if (vmh_os_parse_time(jstr(s, "created"), &t) == VMH_OK)
 		vm->stime = t;
-	if ((vm->attrs = strv_new(json_is_object(md)
-				      ? 2 * json_object_size(md)
-				      : 0)) == NULL)
+	if ((vm->attrs = strv_new(json_is_object(md) ? 2 * json_object_size(md)
+						     : 0)) == NULL)
 		goto fail;
 	if (json_is_object(md))
 		json_object_foreach(md, k, v)
@@ -712,6 +731,50 @@ server_to_vm(struct vmh_nova *n, const json_t *s, struct vmh_vm *vm,
 fail:
 	vmh_vm_clear(vm);
 	return nomem(err);
+}
+
+/* For a server server_to_vm() could not judge: the newest evacuation
+ * migration decides (failed or error: the evacuation failed; otherwise
+ * it is still finishing). */
+static enum vmh_rc
+settle_evacuation(struct vmh_nova *n, struct vmh_vm *vm, struct vmh_error *err)
+{
+	char path[256], text[NOVA_STATE_TEXT];
+	json_t *doc = NULL, *m;
+	const char *st, *dest;
+	enum vmh_rc rc;
+
+	if (vm->state != VMH_VM_TRANSIENT || vm->state_text == NULL ||
+	    strcmp(vm->state_text, NOVA_EVAC_PENDING) != 0)
+		return VMH_OK;
+	snprintf(path, sizeof(path),
+		 "/os-migrations?migration_type=evacuation&instance_uuid=%s",
+		 vm->id);
+	if ((rc = nova_call(n, "GET", path, NULL, NULL, NULL, &doc, err)) !=
+	    VMH_OK)
+		return rc;
+	m = json_array_get(json_object_get(doc, "migrations"), 0);
+	st = jstr(m, "status");
+	dest = jstr(m, "dest_compute");
+	if (st != NULL &&
+	    (strcmp(st, "failed") == 0 || strcmp(st, "error") == 0)) {
+		char *copy;
+
+		snprintf(text, sizeof(text),
+			 "ACTIVE: evacuation failed (migration %s%s%s), still "
+			 "on %s; see its instance actions",
+			 st, dest ? " to " : "", dest ? dest : "",
+			 vm->host_name ? vm->host_name : "?");
+		if ((copy = strdup(text)) == NULL) {
+			json_decref(doc);
+			return nomem(err);
+		}
+		free(vm->state_text);
+		vm->state_text = copy;
+		vm->state = VMH_VM_FAILED;
+	}
+	json_decref(doc);
+	return VMH_OK;
 }
 
 /* ------------------------------------------------------------- driver */
@@ -763,9 +826,8 @@ drv_open(const struct vmh_conf *conf, void **state, struct vmh_error *err)
 	if ((rc = vmh_os_creds_load(conf, n->oc, &n->creds, err)) != VMH_OK)
 		goto fail;
 	n->timeout_ms = n->oc->timeout_s * 1000L;
-	n->concurrency = conf->http_max_concurrency > 0
-			     ? conf->http_max_concurrency
-			     : 8;
+	n->concurrency =
+	    conf->http_max_concurrency > 0 ? conf->http_max_concurrency : 8;
 	ho.timeout_ms = n->timeout_ms;
 	ho.connect_timeout_ms = n->oc->connect_timeout_s * 1000L;
 	ho.max_response = conf->http_max_response;
@@ -776,8 +838,8 @@ drv_open(const struct vmh_conf *conf, void **state, struct vmh_error *err)
 		log_warnx("openstack: TLS certificates are NOT verified "
 			  "(insecure / OS_INSECURE / verify: false)");
 	if ((rc = vmh_http_new(&ho, &n->http, err)) != VMH_OK ||
-	    (rc = vmh_os_session_new(n->creds, n->http, n->timeout_ms,
-				     &n->sess, err)) != VMH_OK)
+	    (rc = vmh_os_session_new(n->creds, n->http, n->timeout_ms, &n->sess,
+				     err)) != VMH_OK)
 		goto fail;
 	log_debug("openstack: credentials from %s, Keystone %s",
 		  n->creds->origin, n->creds->auth_url);
@@ -830,8 +892,7 @@ list_services(struct vmh_nova *n, const char *host, json_t **out,
 	vmh_buf_init(&path, 2048);
 	if ((rc = need_admin(n, "listing compute services", err)) != VMH_OK)
 		goto done;
-	if (vmh_buf_puts(&path, "/os-services?binary=nova-compute") !=
-		VMH_OK ||
+	if (vmh_buf_puts(&path, "/os-services?binary=nova-compute") != VMH_OK ||
 	    (host != NULL && (vmh_buf_puts(&path, "&host=") != VMH_OK ||
 			      url_escape(&path, host) != VMH_OK))) {
 		rc = vmh_error_set(err, VMH_E_USAGE, NULL, 0,
@@ -866,9 +927,9 @@ drv_host_get(void *state, const char *name_or_id, struct vmh_host **out,
 	vmh_buf_init(&names, 2048);
 	if ((rc = list_services(n, name_or_id, &svcs, err)) != VMH_OK)
 		goto done;
-	json_array_foreach(svcs, i, s) if (jstr(s, "host") != NULL &&
-					   strcmp(jstr(s, "host"),
-						  name_or_id) == 0)
+	json_array_foreach(svcs, i,
+			   s) if (jstr(s, "host") != NULL &&
+				  strcmp(jstr(s, "host"), name_or_id) == 0)
 	{
 		found = s;
 		count++;
@@ -883,8 +944,7 @@ drv_host_get(void *state, const char *name_or_id, struct vmh_host **out,
 			const char *id = jstr(s, "id");
 
 			vmh_buf_printf(&names, "%s%s", names.len ? ", " : "",
-				       jstr(s, "host") ? jstr(s, "host")
-						       : "?");
+				       jstr(s, "host") ? jstr(s, "host") : "?");
 			if (id != NULL && strcmp(id, name_or_id) == 0) {
 				found = s;
 				count++;
@@ -1024,8 +1084,8 @@ drv_host_disable(void *state, const struct vmh_host *h, int offline,
 		goto done;
 	}
 	if ((rc = put_service(n, fresh->id, body, NULL, err)) == VMH_OK)
-		log_notice("nova: %s forced down and disabled: %s",
-			   fresh->name, why);
+		log_notice("nova: %s forced down and disabled: %s", fresh->name,
+			   why);
 done:
 	vmh_host_free(fresh);
 	return rc;
@@ -1047,14 +1107,20 @@ drv_host_enable(void *state, const struct vmh_host *h, struct vmh_error *err)
 	if (forced != NULL && strcmp(forced, "true") == 0) {
 		/* Nova itself refuses this until the restarted compute has
 		 * cleaned up what was evacuated from it. */
-		rc = put_service(n, cur->id, json_pack("{s:b}", "forced_down", 0),
-				 NULL, err);
+		struct vmh_error e;
+
+		vmh_error_init(&e);
+		rc = put_service(
+		    n, cur->id, json_pack("{s:b}", "forced_down", 0), NULL, &e);
 		if (rc == VMH_E_API)
 			rc = vmh_error_set(
 			    err, VMH_E_API, NULL, 0,
 			    "%s stays forced down: start nova-compute on it "
-			    "and let it clean up its evacuated servers first",
-			    cur->name);
+			    "and let it clean up its evacuated servers first "
+			    "(%s)",
+			    cur->name, e.text);
+		else if (rc != VMH_OK && err != NULL && err->code == VMH_OK)
+			*err = e;
 		if (rc != VMH_OK)
 			goto done;
 		log_notice("nova: %s is no longer forced down", cur->name);
@@ -1075,7 +1141,8 @@ drv_host_enable(void *state, const struct vmh_host *h, struct vmh_error *err)
 		cur = NULL;
 		if ((rc = drv_host_get(n, h->name, &cur, err)) != VMH_OK)
 			goto done;
-		if (cur->state == VMH_HOST_UP || cur->state == VMH_HOST_DISABLED)
+		if (cur->state == VMH_HOST_UP ||
+		    cur->state == VMH_HOST_DISABLED)
 			break;
 		if (vmh_now_ms() >= deadline) {
 			rc = vmh_error_set(err, VMH_E_API, NULL, 0,
@@ -1116,18 +1183,25 @@ list_append(struct vmh_vm_list *out, size_t *cap, struct vmh_error *err)
 	return VMH_OK;
 }
 
+/*
+ * Every server placed on host, all projects, every page, exact host
+ * matches only (Nova's filter may match more: cmp1 also finds cmp10 on
+ * some clouds), as a JSON array (*out, the caller's).
+ */
 static enum vmh_rc
-drv_vms_on_host(void *state, const struct vmh_host *h,
-		struct vmh_vm_list *out, struct vmh_error *err)
+list_host_servers(struct vmh_nova *n, const char *host, json_t **out,
+		  struct vmh_error *err)
 {
-	struct vmh_nova *n = state;
 	struct vmh_buf path;
 	char *marker = NULL;
-	json_t *doc = NULL, *s, *servers;
-	size_t i, cap = 0, pages = 0, dropped = 0;
+	json_t *doc = NULL, *s, *servers, *all;
+	size_t i, pages = 0, dropped = 0;
 	enum vmh_rc rc;
 
+	*out = NULL;
 	vmh_buf_init(&path, 4096);
+	if ((all = json_array()) == NULL)
+		return nomem(err);
 	if ((rc = need_admin(n, "listing the servers of a host", err)) !=
 	    VMH_OK)
 		goto done;
@@ -1135,9 +1209,10 @@ drv_vms_on_host(void *state, const struct vmh_host *h,
 		int more;
 
 		vmh_buf_reset(&path);
-		if (vmh_buf_puts(&path, "/servers/detail?all_tenants=1&host=") !=
+		if (vmh_buf_puts(&path,
+				 "/servers/detail?all_tenants=1&host=") !=
 			VMH_OK ||
-		    url_escape(&path, h->name) != VMH_OK ||
+		    url_escape(&path, host) != VMH_OK ||
 		    (marker != NULL &&
 		     (vmh_buf_puts(&path, "&marker=") != VMH_OK ||
 		      url_escape(&path, marker) != VMH_OK))) {
@@ -1169,24 +1244,18 @@ drv_vms_on_host(void *state, const struct vmh_host *h,
 				    "OS-EXT-SRV-ATTR:host (not an admin "
 				    "view): refusing to guess which are on "
 				    "%s",
-				    h->name);
+				    host);
 				goto done;
 			}
-			/* Keep exact matches only: the filter may match
-			 * more (cmp1 also finds cmp10 on some clouds). */
 			if (!json_is_string(hv) ||
-			    strcmp(json_string_value(hv), h->name) != 0) {
+			    strcmp(json_string_value(hv), host) != 0) {
 				dropped++;
 				continue;
 			}
-			if ((rc = list_append(out, &cap, err)) != VMH_OK ||
-			    (rc = server_to_vm(n, s, &out->vms[out->n],
-					       err)) != VMH_OK)
+			if (json_array_append(all, s) < 0) {
+				rc = nomem(err);
 				goto done;
-			if (out->vms[out->n].state == VMH_VM_DONE)
-				vmh_vm_clear(&out->vms[out->n]);
-			else
-				out->n++;
+			}
 		}
 		more = 0;
 		json_array_foreach(json_object_get(doc, "servers_links"), i, s)
@@ -1215,15 +1284,44 @@ drv_vms_on_host(void *state, const struct vmh_host *h,
 		}
 	}
 	if (dropped > 0)
-		log_info("nova: %zu server(s) matched the host filter \"%s\" "
-			 "but run on another host: ignored",
-			 dropped, h->name);
+		log_debug("nova: %zu server(s) matched the host filter "
+			  "\"%s\" but run on another host: ignored",
+			  dropped, host);
+	*out = all;
+	all = NULL;
 done:
-	if (rc != VMH_OK)
-		vmh_vm_list_free(out);
+	json_decref(all);
 	free(marker);
 	json_decref(doc);
 	vmh_buf_free(&path);
+	return rc;
+}
+
+static enum vmh_rc
+drv_vms_on_host(void *state, const struct vmh_host *h, struct vmh_vm_list *out,
+		struct vmh_error *err)
+{
+	struct vmh_nova *n = state;
+	json_t *all = NULL, *s;
+	size_t i, cap = 0;
+	enum vmh_rc rc;
+
+	if ((rc = list_host_servers(n, h->name, &all, err)) != VMH_OK)
+		return rc;
+	json_array_foreach(all, i, s)
+	{
+		if ((rc = list_append(out, &cap, err)) != VMH_OK ||
+		    (rc = server_to_vm(n, s, &out->vms[out->n], err)) != VMH_OK)
+			goto done;
+		if (out->vms[out->n].state == VMH_VM_DONE)
+			vmh_vm_clear(&out->vms[out->n]);
+		else
+			out->n++;
+	}
+done:
+	if (rc != VMH_OK)
+		vmh_vm_list_free(out);
+	json_decref(all);
 	return rc;
 }
 
@@ -1266,8 +1364,9 @@ drv_vm_get(void *state, const char *id, struct vmh_vm **out,
 		return rc;
 	if ((*out = calloc(1, sizeof(**out))) == NULL)
 		rc = nomem(err);
-	else if ((rc = server_to_vm(n, s, *out, err)) != VMH_OK) {
-		free(*out);
+	else if ((rc = server_to_vm(n, s, *out, err)) != VMH_OK ||
+		 (rc = settle_evacuation(n, *out, err)) != VMH_OK) {
+		vmh_vm_free(*out);
 		*out = NULL;
 	}
 	json_decref(s);
@@ -1286,6 +1385,7 @@ struct batch_item {
 	long long start;
 	int retry; /* 401, or a state conflict worth a second try */
 	int sent;
+	int settled; /* answered without a request of its own */
 };
 
 struct batch {
@@ -1330,6 +1430,8 @@ get_prepare(void *ctx, size_t i, struct vmh_http_request *req)
 	struct batch *b = ctx;
 	struct batch_item *it = &b->items[i];
 
+	if (it->settled)
+		return 1;
 	if (hdrs_build(b->n, 0, &it->h, 1, NULL) != VMH_OK)
 		return 1;
 	it->sent = 1;
@@ -1394,6 +1496,49 @@ get_done(void *ctx, size_t i, enum vmh_rc trc, struct vmh_http_response *resp,
 	json_decref(doc);
 }
 
+/* vms_get's shortcut: when every id was last seen on the same host, one
+ * listing of that host settles the ids still there. */
+static enum vmh_rc
+from_host_listing(struct vmh_nova *n, struct batch *b)
+{
+	const char *first = hint_get(n, b->ids[0]);
+	char *host = NULL;
+	json_t *all = NULL, *s;
+	size_t i, k;
+	enum vmh_rc rc = VMH_OK;
+
+	if (first == NULL)
+		return VMH_OK;
+	for (i = 1; i < b->vms->n; i++) {
+		const char *h = hint_get(n, b->ids[i]);
+
+		if (h == NULL || strcmp(h, first) != 0)
+			return VMH_OK;
+	}
+	/* a copy: server_to_vm() below updates the hints */
+	if ((host = strdup(first)) == NULL)
+		return nomem(b->err);
+	if ((rc = list_host_servers(n, host, &all, b->err)) != VMH_OK)
+		goto done;
+	json_array_foreach(all, k, s)
+	{
+		const char *id = jstr(s, "id");
+
+		for (i = 0; id != NULL && i < b->vms->n; i++) {
+			if (b->items[i].settled || strcmp(b->ids[i], id) != 0)
+				continue;
+			if ((rc = server_to_vm(n, s, &b->vms->vms[i],
+					       b->err)) != VMH_OK)
+				goto done;
+			b->items[i].settled = 1;
+		}
+	}
+done:
+	free(host);
+	json_decref(all);
+	return rc;
+}
+
 static enum vmh_rc
 drv_vms_get(void *state, const char *const *ids, size_t n_ids,
 	    struct vmh_vm_list *out, struct vmh_error *err)
@@ -1428,6 +1573,12 @@ drv_vms_get(void *state, const char *const *ids, size_t n_ids,
 		if ((rc = item_url(n, &b.items[i], err)) != VMH_OK)
 			goto done;
 	}
+	/* Polling many servers that were last seen on one host (an
+	 * evacuation being verified): one listing of that host answers for
+	 * those still there; only the others are fetched one by one. That
+	 * keeps the load on nova-api low while it evacuates. */
+	if (n_ids >= NOVA_LIST_MIN && (rc = from_host_listing(n, &b)) != VMH_OK)
+		goto done;
 	if ((rc = vmh_http_batch(n->http, n_ids, n->concurrency, get_prepare,
 				 get_done, &b, err)) != VMH_OK)
 		goto done;
@@ -1438,7 +1589,8 @@ drv_vms_get(void *state, const char *const *ids, size_t n_ids,
 	for (i = 0; i < n_ids; i++) {
 		json_t *s = NULL;
 
-		if (b.items[i].sent && !b.items[i].retry)
+		if (b.items[i].settled ||
+		    (b.items[i].sent && !b.items[i].retry))
 			continue;
 		rc = get_server(n, ids[i], &s, err);
 		if (rc == VMH_E_NOTFOUND && id_ok(ids[i])) {
@@ -1451,6 +1603,9 @@ drv_vms_get(void *state, const char *const *ids, size_t n_ids,
 		if (rc != VMH_OK)
 			goto done;
 	}
+	for (i = 0; i < n_ids; i++)
+		if ((rc = settle_evacuation(n, &out->vms[i], err)) != VMH_OK)
+			goto done;
 done:
 	for (i = 0; b.items != NULL && i < n_ids; i++)
 		item_clear(&b.items[i]);
@@ -1516,15 +1671,13 @@ op_request(struct vmh_nova *n, struct vmh_vm_op *op, struct batch_item *it,
 		/* No onSharedStorage (2.14+ detects it), no force (2.68+
 		 * refuses it, and it bypasses the scheduler). */
 		body = op->arg != NULL && *op->arg != '\0'
-			   ? json_pack("{s:{s:s}}", "evacuate", "host",
-				       op->arg)
+			   ? json_pack("{s:{s:s}}", "evacuate", "host", op->arg)
 			   : json_pack("{s:{}}", "evacuate");
 		break;
 	case VMH_ACT_DELETE:
 		it->label = "delete";
 		it->method = "DELETE";
-		snprintf(it->path, sizeof(it->path), "/servers/%s",
-			 op->vm_id);
+		snprintf(it->path, sizeof(it->path), "/servers/%s", op->vm_id);
 		break;
 	case VMH_ACT_RESUME:
 		it->label = "os-start";
@@ -1596,8 +1749,8 @@ op_done_common(struct batch *b, size_t i)
 	struct vmh_vm_op *op = &b->ops[i];
 
 	op->duration_ms = (long)(vmh_now_ms() - b->items[i].start);
-	if (op->rc == VMH_OK && (op->action == VMH_ACT_RECREATE ||
-				 op->action == VMH_ACT_RESCHED))
+	if (op->rc == VMH_OK &&
+	    (op->action == VMH_ACT_RECREATE || op->action == VMH_ACT_RESCHED))
 		evac_note(b->n, op->vm_id);
 	if (b->cb != NULL)
 		b->cb(op, 1, b->ctx);
@@ -1676,8 +1829,8 @@ op_retry(struct batch *b, size_t i)
 			   "Masakari does",
 			   op->vm_id, op->err.text);
 		snprintf(path, sizeof(path), "/servers/%s/action", op->vm_id);
-		reset = json_pack("{s:{s:s}}", "os-resetState", "state",
-				  "error");
+		reset =
+		    json_pack("{s:{s:s}}", "os-resetState", "state", "error");
 		vmh_error_init(&op->err);
 		if ((op->rc = nova_call(b->n, "POST", path, "os-resetState",
 					reset, NULL, NULL, &op->err)) !=
@@ -1693,16 +1846,15 @@ op_retry(struct batch *b, size_t i)
 		op->rc = vmh_error_set(&op->err, VMH_E_TOOBIG, NULL, 0,
 				       "URL too long");
 	else
-		op->rc = call_raw(b->n, it->method, vmh_buf_str(&url),
-				  it->path, it->label, text, 0, 1, NULL, NULL,
-				  &op->err);
+		op->rc = call_raw(b->n, it->method, vmh_buf_str(&url), it->path,
+				  it->label, text, 0, 1, NULL, NULL, &op->err);
 	vmh_buf_free(&url);
 	op_done_common(b, i);
 }
 
 static enum vmh_rc
-drv_run_ops(void *state, struct vmh_vm_op *ops, size_t n_ops,
-	    int concurrency, vmh_op_cb cb, void *ctx, struct vmh_error *err)
+drv_run_ops(void *state, struct vmh_vm_op *ops, size_t n_ops, int concurrency,
+	    vmh_op_cb cb, void *ctx, struct vmh_error *err)
 {
 	struct vmh_nova *n = state;
 	struct batch b;
@@ -1725,11 +1877,11 @@ drv_run_ops(void *state, struct vmh_vm_op *ops, size_t n_ops,
 		char *image = NULL;
 
 		if (!id_ok(op->vm_id)) {
-			op->rc = vmh_error_set(&op->err, VMH_E_NOTFOUND, NULL,
-					       0,
-					       "\"%s\" is not a Nova server "
-					       "id",
-					       op->vm_id ? op->vm_id : "");
+			op->rc =
+			    vmh_error_set(&op->err, VMH_E_NOTFOUND, NULL, 0,
+					  "\"%s\" is not a Nova server "
+					  "id",
+					  op->vm_id ? op->vm_id : "");
 			continue;
 		}
 		if (op->action == VMH_ACT_REBUILD) {
@@ -1741,8 +1893,8 @@ drv_run_ops(void *state, struct vmh_vm_op *ops, size_t n_ops,
 				image = strdup(op->arg);
 			} else if ((op->rc = get_server(n, op->vm_id, &s,
 							&op->err)) == VMH_OK) {
-				const char *img = jstr(
-				    json_object_get(s, "image"), "id");
+				const char *img =
+				    jstr(json_object_get(s, "image"), "id");
 
 				image = img ? strdup(img) : NULL;
 			}
@@ -1761,9 +1913,9 @@ drv_run_ops(void *state, struct vmh_vm_op *ops, size_t n_ops,
 		else if (!b.items[i].sent && rc != VMH_OK &&
 			 ops[i].rc == VMH_OK) {
 			/* the batch broke off before this one */
-			ops[i].rc = vmh_error_set(&ops[i].err, rc, NULL, 0,
-						  "not sent: %s",
-						  err ? err->text : "");
+			ops[i].rc =
+			    vmh_error_set(&ops[i].err, rc, NULL, 0,
+					  "not sent: %s", err ? err->text : "");
 			op_done_common(&b, i);
 		}
 	}
@@ -1827,8 +1979,7 @@ vmh_nova_auth_count(const struct vmh_nova *n)
 }
 
 enum vmh_rc
-vmh_nova_stop(struct vmh_nova *n, const char *server_id,
-	      struct vmh_error *err)
+vmh_nova_stop(struct vmh_nova *n, const char *server_id, struct vmh_error *err)
 {
 	char path[128];
 
@@ -1898,8 +2049,9 @@ vmh_nova_evacuation(struct vmh_nova *n, const char *server_id,
 			snprintf(out->status, sizeof(out->status), "%s",
 				 jstr(m, "status") ? jstr(m, "status") : "");
 			snprintf(out->dest, sizeof(out->dest), "%s",
-				 jstr(m, "dest_compute") ? jstr(m, "dest_compute")
-							 : "");
+				 jstr(m, "dest_compute")
+				     ? jstr(m, "dest_compute")
+				     : "");
 		}
 	}
 	/* Why it failed, from the events of the newest evacuate action. */
@@ -1911,18 +2063,18 @@ vmh_nova_evacuation(struct vmh_nova *n, const char *server_id,
 		if (nova_call(n, "GET", vmh_buf_str(&path), NULL, NULL, NULL,
 			      &one, NULL) == VMH_OK) {
 			json_array_foreach(
-			    json_object_get(json_object_get(one,
-							    "instanceAction"),
-					    "events"),
+			    json_object_get(
+				json_object_get(one, "instanceAction"),
+				"events"),
 			    i, a)
 			{
 				if (jstr(a, "result") != NULL &&
 				    strcmp(jstr(a, "result"), "Error") == 0)
 					snprintf(out->message,
-						 sizeof(out->message),
-						 "%s: %s",
-						 jstr(a, "event") ? jstr(a, "event")
-								  : "?",
+						 sizeof(out->message), "%s: %s",
+						 jstr(a, "event")
+						     ? jstr(a, "event")
+						     : "?",
 						 jstr(a, "details")
 						     ? jstr(a, "details")
 						     : "Error");

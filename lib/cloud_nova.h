@@ -21,12 +21,17 @@
  *                  exact matches only (Nova's filter may match more, and
  *                  a non-admin token gets its own servers instead: the
  *                  token must have the admin role)
- *   VM state       from vm_state + task_state: a task in progress is
- *                  TRANSIENT; ACTIVE on a host whose service is down is
+ *   VM state       from vm_state + task_state: work in flight (rebuild
+ *                  or evacuation, migration, resize, build, delete) is
+ *                  TRANSIENT; other tasks (reboot, power changes: casts
+ *                  that hang on a dead compute) leave the vm_state to
+ *                  decide; ACTIVE on a host whose service is down is
  *                  UNKNOWN; ERROR FAILED (the fault message in
  *                  state_text); SHUTOFF POWEROFF. A server this process
- *                  evacuated that is back to no task on its old host
- *                  failed its evacuation (claim refused): FAILED.
+ *                  evacuated that is back to no task on its old host is
+ *                  TRANSIENT while its migration goes on (Nova clears the
+ *                  task just before it moves the host), FAILED once the
+ *                  migration failed (claim refused).
  *   RECREATE/RESCHED  evacuate ({} or {"host": arg}; never onSharedStorage
  *                  or force). A server in a vm_state Nova will not
  *                  evacuate gets os-resetState error first, as Masakari
@@ -55,12 +60,12 @@ enum vmh_rc vmh_nova_microversion(struct vmh_nova *n, const char **mv,
  * once when it has one evacuate action and one migration, done or
  * completed). */
 struct vmh_nova_evac {
-	int actions;        /* "evacuate" instance actions */
-	int migrations;     /* evacuation migrations (from source if given) */
-	char status[32];    /* the newest migration's status, "" if none */
-	char dest[256];     /* its destination, "" if none */
-	char message[256];  /* the newest evacuate action's message or the
-			       failed event's details, "" if none */
+	int actions;       /* "evacuate" instance actions */
+	int migrations;    /* evacuation migrations (from source if given) */
+	char status[32];   /* the newest migration's status, "" if none */
+	char dest[256];    /* its destination, "" if none */
+	char message[256]; /* the newest evacuate action's message or the
+			      failed event's details, "" if none */
 };
 enum vmh_rc vmh_nova_evacuation(struct vmh_nova *n, const char *server_id,
 				const char *source_host,

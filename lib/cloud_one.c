@@ -1120,6 +1120,13 @@ drv_vms_on_host(void *state, const struct vmh_host *h, struct vmh_vm_list *out,
 }
 
 static enum vmh_rc
+drv_vm_list_all(void *state, struct vmh_vm_list *out, struct vmh_error *err)
+{
+	/* Whole bodies: the short ones leave out USER_TEMPLATE. */
+	return vmh_one_vmpool(state, 1, -1, out, err);
+}
+
+static enum vmh_rc
 drv_vm_get(void *state, const char *id, struct vmh_vm **out,
 	   struct vmh_error *err)
 {
@@ -1149,6 +1156,7 @@ vm_copy(struct vmh_vm *dst, const struct vmh_vm *src)
 	dst->id = dst->name = dst->state_text = dst->host_name = NULL;
 	dst->host_id = NULL;
 	dst->attrs = NULL;
+	dst->ips = NULL;
 #define DUP(f)                                                                 \
 	do {                                                                   \
 		if (src->f != NULL && (dst->f = strdup(src->f)) == NULL)       \
@@ -1166,6 +1174,14 @@ vm_copy(struct vmh_vm *dst, const struct vmh_vm *src)
 		goto fail;
 	for (i = 0; i < n; i++)
 		if ((dst->attrs[i] = strdup(src->attrs[i])) == NULL)
+			goto fail;
+	for (n = 0; src->ips != NULL && src->ips[n] != NULL; n++)
+		;
+	if (src->ips != NULL &&
+	    (dst->ips = calloc(n + 1, sizeof(char *))) == NULL)
+		goto fail;
+	for (i = 0; i < n; i++)
+		if ((dst->ips[i] = strdup(src->ips[i])) == NULL)
 			goto fail;
 	return 0;
 fail:
@@ -1582,4 +1598,5 @@ const struct vmh_cloud_driver vmh__cloud_one_driver = {
 	.run_ops = drv_run_ops,
 	.calls = drv_calls,
 	.datastore_shared = drv_datastore_shared,
+	.vm_list_all = drv_vm_list_all,
 };

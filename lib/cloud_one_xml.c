@@ -358,6 +358,46 @@ template_attrs(xmlNodePtr tmpl, char ***out)
 	return 0;
 }
 
+/* The addresses of every NIC of a VM template, in NIC order and per NIC
+ * IPv4 first (the usual probe target), as a NULL-terminated vector. Empty
+ * elements are skipped; an address is not validated here (vm_probe parses
+ * each one numerically before use). */
+static int
+nic_addrs(xmlNodePtr tmpl, char ***out)
+{
+	static const char *const keys[] = { "IP", "IP6", "IP6_GLOBAL",
+					    "IP6_ULA" };
+	struct strv sv = { 0 };
+	xmlNodePtr nic;
+	size_t k;
+	char *a;
+
+	for (nic = tmpl != NULL ? tmpl->children : NULL; nic != NULL;
+	     nic = nic->next) {
+		if (!is_elem(nic, "NIC"))
+			continue;
+		for (k = 0; k < NELEM(keys); k++) {
+			if (child(nic, keys[k]) == NULL)
+				continue;
+			if ((a = text_of(child(nic, keys[k]))) == NULL) {
+				strv_clear(&sv);
+				return -1;
+			}
+			if (a[0] == '\0') {
+				free(a);
+				continue;
+			}
+			if (strv_push(&sv, a) < 0) {
+				strv_clear(&sv);
+				return -1;
+			}
+		}
+	}
+	if ((*out = strv_take(&sv)) == NULL)
+		return -1;
+	return 0;
+}
+
 static char *
 id_string(long long id)
 {
@@ -567,7 +607,8 @@ vm_from_node(xmlNodePtr vmn, struct vmh_vm *out, struct vmh_error *err)
 		out->stime = v;
 	if (num_of(child(child(vmn, "LOCK"), "LOCKED"), 0, 100, &v) == 0)
 		out->locked = (int)v;
-	if (template_attrs(child(vmn, "USER_TEMPLATE"), &out->attrs) < 0)
+	if (template_attrs(child(vmn, "USER_TEMPLATE"), &out->attrs) < 0 ||
+	    nic_addrs(child(vmn, "TEMPLATE"), &out->ips) < 0)
 		goto nomem;
 	/* The current placement is the history record with the highest
 	 * SEQ (short bodies carry only that one). */

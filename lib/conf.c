@@ -22,6 +22,8 @@
 #include "netfence.h"
 #include "osauth.h"
 #include "str.h"
+#include "vmfail.h"
+#include "vmprobe.h"
 
 #define CONF_DEFAULT_STATE_DIR       LOCALSTATEDIR "/lib/vmheal"
 #define CONF_DEFAULT_MAX_RESPONSE    (64 * 1024 * 1024)
@@ -495,6 +497,19 @@ parse_openstack(const vmh_setting *g, struct vmh_conf *conf,
 }
 
 static enum vmh_rc
+parse_vmfail(const vmh_setting *g, struct vmh_conf *conf, struct vmh_error *err)
+{
+	return vmh_vmfail_conf_parse(g, &conf->vmfail, err);
+}
+
+static enum vmh_rc
+parse_vmprobe(const vmh_setting *g, struct vmh_conf *conf,
+	      struct vmh_error *err)
+{
+	return vmh_vmprobe_conf_parse(g, &conf->vmprobe, err);
+}
+
+static enum vmh_rc
 parse_netfence(const vmh_setting *g, struct vmh_conf *conf,
 	       struct vmh_error *err)
 {
@@ -514,6 +529,8 @@ static const struct {
 	{ "net_fence", parse_netfence },
 	{ "fence", parse_fence },
 	{ "host_error", parse_hosterr },
+	{ "vm_failure", parse_vmfail },
+	{ "vm_probe", parse_vmprobe },
 };
 
 static enum vmh_rc
@@ -670,5 +687,7 @@ vmh_conf_free(struct vmh_conf *conf)
 	vmh_openstack_conf_free(conf->openstack);
 	vmh_fence_conf_free(conf->fence);
 	vmh_hosterr_conf_free(conf->hosterr);
+	vmh_vmfail_conf_free(conf->vmfail);
+	vmh_vmprobe_conf_free(conf->vmprobe);
 	free(conf);
 }

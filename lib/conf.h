@@ -36,6 +36,8 @@ struct vmh_fence_conf;     /* lib/fence.h */
 struct vmh_hosterr_conf;   /* lib/hosterr.h (later) */
 struct vmh_netfence_conf;  /* lib/netfence.h (later) */
 struct vmh_openstack_conf; /* lib/osauth.h */
+struct vmh_vmfail_conf;    /* lib/vmfail.h */
+struct vmh_vmprobe_conf;   /* lib/vmprobe.h */
 
 struct vmh_conf {
 	char *path;      /* file read, or NULL for built-in defaults */
@@ -53,6 +55,8 @@ struct vmh_conf {
 	struct vmh_hosterr_conf *hosterr;   /* NULL if no host_error section */
 	struct vmh_netfence_conf *netfence; /* NULL if no net_fence section */
 	struct vmh_openstack_conf *openstack; /* NULL if no openstack section */
+	struct vmh_vmfail_conf *vmfail;   /* NULL if no vm_failure section */
+	struct vmh_vmprobe_conf *vmprobe; /* NULL if no vm_probe section */
 	int cloud_set; /* `cloud` was in the file (else OS_CLOUD/OS_AUTH_URL
 			  may choose OpenStack) */
 };

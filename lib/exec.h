@@ -58,6 +58,19 @@ enum vmh_rc vmh_exec_run(const struct vmh_exec_opts *opts,
 
 void vmh_exec_result_free(struct vmh_exec_result *res);
 
+/*
+ * Start the program and return at once, for event loops that cannot wait
+ * (vm_probe's exec probes and notifications). The same rules as
+ * vmh_exec_run() (argv, no shell, own process group, scrubbed environment,
+ * descriptors closed); stdin is /dev/null (opts->stdin_data must be NULL),
+ * stdout and stderr go to one pipe whose non-blocking, close-on-exec read
+ * end is *out_fd. The caller reads it, reaps *pid with waitpid() (SIGCHLD
+ * says when) and enforces the deadline with kill(-*pid, ...):
+ * opts->timeout_ms, out_max and kill_grace_ms are not used here.
+ */
+enum vmh_rc vmh_exec_spawn(const struct vmh_exec_opts *opts, int *pid,
+			   int *out_fd, struct vmh_error *err);
+
 /* One line describing how the program ended: "exit 2", "killed by signal 9",
  * "timed out after 5000 ms". Returns dst. */
 const char *vmh_exec_describe(const struct vmh_exec_result *res, char *dst,

@@ -21,14 +21,19 @@
 #define HTTP_POLL_MS          1000
 #define HTTP_URL_MSG_MAX      200
 #define HTTP_SNIPPET_MAX      160
+#define HTTP_ASYNC_IDLE_MAX   32 /* easy handles kept by an async client */
 
 struct vmh_http {
 	CURLM *multi;
 	CURL **idle; /* easy handles kept for reuse */
 	size_t n_idle;
+	size_t idle_max; /* at most this many */
 	struct vmh_http_opts opts;
 	char *ca_file;
 	unsigned long requests;
+	int async;                 /* switched to event-driven use */
+	struct vmh_http_events ev; /* the loop's callbacks when async */
+	size_t async_active;       /* async transfers in flight */
 };
 
 /* One transfer in flight. */
@@ -47,6 +52,13 @@ struct xfer {
 	int no_resend; /* a re-send of a non-idempotent request refused */
 	size_t index;
 	long long start_ms;
+	vmh_http_async_cb acb; /* event-driven transfers: the callback */
+	void *actx;
+};
+
+/* What vmh_http_async_start() hands out. */
+struct vmh_http_xfer {
+	struct xfer x;
 };
 
 static int http_global_ready;
@@ -102,6 +114,7 @@ vmh_http_new(const struct vmh_http_opts *opts, struct vmh_http **out,
 		goto nomem;
 	/* Keep one idle connection per possible transfer so a batch reuses
 	 * them all instead of reconnecting. */
+	h->idle_max = (size_t)opts->max_concurrency;
 	maxconn = opts->max_concurrency < 4 ? 4 : opts->max_concurrency;
 	curl_multi_setopt(h->multi, CURLMOPT_MAXCONNECTS, maxconn);
 	*out = h;
@@ -329,6 +342,7 @@ xfer_options(struct vmh_http *h, struct xfer *x)
 	const struct vmh_http_request *r = &x->req;
 	CURL *e = x->easy;
 	CURLcode c = CURLE_OK;
+	long timeout = r->timeout_ms > 0 ? r->timeout_ms : h->opts.timeout_ms;
 
 #define SETOPT(opt, val)                                                       \
 	do {                                                                   \
@@ -347,11 +361,10 @@ xfer_options(struct vmh_http *h, struct xfer *x)
 #endif
 	SETOPT(CURLOPT_FOLLOWLOCATION, 0L);
 	SETOPT(CURLOPT_MAXREDIRS, 0L);
-	SETOPT(CURLOPT_TIMEOUT_MS, h->opts.timeout_ms);
-	SETOPT(CURLOPT_CONNECTTIMEOUT_MS,
-	       h->opts.connect_timeout_ms < h->opts.timeout_ms
-		   ? h->opts.connect_timeout_ms
-		   : h->opts.timeout_ms);
+	SETOPT(CURLOPT_TIMEOUT_MS, timeout);
+	SETOPT(CURLOPT_CONNECTTIMEOUT_MS, h->opts.connect_timeout_ms < timeout
+					      ? h->opts.connect_timeout_ms
+					      : timeout);
 	SETOPT(CURLOPT_MAXFILESIZE_LARGE, (curl_off_t)h->opts.max_response);
 	SETOPT(CURLOPT_ERRORBUFFER, x->errbuf);
 	SETOPT(CURLOPT_WRITEFUNCTION, body_cb);
@@ -361,6 +374,12 @@ xfer_options(struct vmh_http *h, struct xfer *x)
 	SETOPT(CURLOPT_PRIVATE, x);
 	SETOPT(CURLOPT_USERAGENT, PACKAGE_NAME "/" PACKAGE_VERSION);
 	SETOPT(CURLOPT_TCP_KEEPALIVE, 1L);
+	if (h->opts.numeric_hosts)
+		SETOPT(CURLOPT_DNS_CACHE_TIMEOUT, -1L);
+	/* An event-driven program ignores SIGPIPE itself (see http.h): spare
+	 * the two sigaction() calls libcurl makes around every step. */
+	if (h->async)
+		SETOPT(CURLOPT_NOSIGNAL, 1L);
 	SETOPT(CURLOPT_SSL_VERIFYPEER, h->opts.insecure ? 0L : 1L);
 	SETOPT(CURLOPT_SSL_VERIFYHOST, h->opts.insecure ? 0L : 2L);
 	if (h->ca_file != NULL)
@@ -396,7 +415,7 @@ static void
 xfer_release(struct vmh_http *h, struct xfer *x)
 {
 	if (x->easy != NULL) {
-		if (h->n_idle < (size_t)h->opts.max_concurrency)
+		if (h->n_idle < h->idle_max)
 			h->idle[h->n_idle++] = x->easy;
 		else
 			curl_easy_cleanup(x->easy);
@@ -529,7 +548,10 @@ xfer_result(struct vmh_http *h, struct xfer *x, CURLcode c,
 		return vmh_error_set(err, VMH_E_TIMEOUT, x->url, 0,
 				     "%s: no complete answer within %ld ms: "
 				     "%s",
-				     m, h->opts.timeout_ms, why);
+				     m,
+				     x->req.timeout_ms > 0 ? x->req.timeout_ms
+							   : h->opts.timeout_ms,
+				     why);
 	if (curl_is_tls_error(c))
 		return vmh_error_set(err, VMH_E_CONFIG, x->url, 0,
 				     "%s: TLS failure: %s (check the server "
@@ -596,6 +618,10 @@ vmh_http_batch(struct vmh_http *h, size_t n, int concurrency,
 
 	if (n == 0)
 		return VMH_OK;
+	/* The multi handle is driven by someone else's loop now. */
+	if (h->async)
+		return vmh_error_set(err, VMH_E_INTERNAL, NULL, 0,
+				     "http: batch on an event-driven client");
 	if (concurrency > h->opts.max_concurrency)
 		concurrency = h->opts.max_concurrency;
 	if (concurrency < 1)
@@ -738,4 +764,164 @@ vmh_http_check_status(const struct vmh_http_response *resp, const char *what,
 	return vmh_error_set(err, rc, what, 0, "HTTP status %ld%s%s",
 			     resp->status, snippet[0] != '\0' ? ": " : "",
 			     vmh_rstrip(snippet));
+}
+
+/* ---- Event-driven use: curl's socket and timer callbacks are relayed to
+ * the caller's loop, which calls back with curl_multi_socket_action(). */
+
+static int
+async_socket_cb(CURL *easy, curl_socket_t fd, int what, void *userp,
+		void *socketp)
+{
+	struct vmh_http *h = userp;
+	int w = 0;
+
+	(void)easy;
+	(void)socketp;
+	if (what == CURL_POLL_IN || what == CURL_POLL_INOUT)
+		w |= VMH_HTTP_WATCH_IN;
+	if (what == CURL_POLL_OUT || what == CURL_POLL_INOUT)
+		w |= VMH_HTTP_WATCH_OUT;
+	h->ev.watch(h->ev.ctx, (int)fd, w);
+	return 0;
+}
+
+static int
+async_timer_cb(CURLM *multi, long timeout_ms, void *userp)
+{
+	struct vmh_http *h = userp;
+
+	(void)multi;
+	h->ev.timer(h->ev.ctx, timeout_ms);
+	return 0;
+}
+
+enum vmh_rc
+vmh_http_async_init(struct vmh_http *h, const struct vmh_http_events *ev,
+		    struct vmh_error *err)
+{
+	if (ev == NULL || ev->watch == NULL || ev->timer == NULL)
+		return vmh_error_set(err, VMH_E_INTERNAL, NULL, 0,
+				     "http: no event callbacks");
+	h->ev = *ev;
+	h->async = 1;
+	/* Transfers in flight come and go one by one: a short pool of
+	 * handles (16 KiB of buffer each) is enough, however many
+	 * connections stay open. */
+	if (h->idle_max > HTTP_ASYNC_IDLE_MAX)
+		h->idle_max = HTTP_ASYNC_IDLE_MAX;
+	curl_multi_setopt(h->multi, CURLMOPT_SOCKETFUNCTION, async_socket_cb);
+	curl_multi_setopt(h->multi, CURLMOPT_SOCKETDATA, h);
+	curl_multi_setopt(h->multi, CURLMOPT_TIMERFUNCTION, async_timer_cb);
+	curl_multi_setopt(h->multi, CURLMOPT_TIMERDATA, h);
+	return VMH_OK;
+}
+
+/* xfer_finish()'s callback shape, relayed to the transfer's own. */
+static void
+async_relay(void *ctx, size_t i, enum vmh_rc rc, struct vmh_http_response *resp,
+	    const struct vmh_error *err)
+{
+	struct xfer *x = ctx;
+
+	(void)i;
+	x->acb(x->actx, rc, resp, err);
+}
+
+enum vmh_rc
+vmh_http_async_start(struct vmh_http *h, const struct vmh_http_request *req,
+		     vmh_http_async_cb done, void *ctx,
+		     struct vmh_http_xfer **out, struct vmh_error *err)
+{
+	struct vmh_http_xfer *t;
+	enum vmh_rc rc;
+
+	if (out != NULL)
+		*out = NULL;
+	if (!h->async || done == NULL)
+		return vmh_error_set(err, VMH_E_INTERNAL, NULL, 0,
+				     "http: not an event-driven client");
+	if ((t = calloc(1, sizeof(*t))) == NULL)
+		return vmh_error_set(err, VMH_E_NOMEM, NULL, 0,
+				     "out of memory");
+	if ((rc = xfer_start(h, &t->x, 0, req, err)) != VMH_OK) {
+		/* Never added to the multi handle. */
+		xfer_release(h, &t->x);
+		free(t);
+		return rc;
+	}
+	t->x.acb = done;
+	t->x.actx = ctx;
+	t->x.index = 0;
+	h->async_active++;
+	if (out != NULL)
+		*out = t;
+	return VMH_OK;
+}
+
+void
+vmh_http_async_cancel(struct vmh_http *h, struct vmh_http_xfer *t)
+{
+	if (t == NULL)
+		return;
+	curl_multi_remove_handle(h->multi, t->x.easy);
+	xfer_release(h, &t->x);
+	free(t);
+	h->async_active--;
+}
+
+/* Hand every finished transfer to its callback. */
+static void
+async_drain(struct vmh_http *h)
+{
+	struct xfer *x;
+	CURLMsg *msg;
+	CURLcode c;
+	int left;
+
+	while ((msg = curl_multi_info_read(h->multi, &left)) != NULL) {
+		if (msg->msg != CURLMSG_DONE)
+			continue;
+		x = NULL;
+		curl_easy_getinfo(msg->easy_handle, CURLINFO_PRIVATE,
+				  (char **)&x);
+		if (x == NULL)
+			continue;
+		/* msg dies with the handle's removal: copy what is needed.
+		 * x is the first member of its struct vmh_http_xfer. */
+		c = msg->data.result;
+		h->async_active--;
+		xfer_finish(h, x, c, async_relay, x);
+		free(x);
+	}
+}
+
+void
+vmh_http_async_socket(struct vmh_http *h, int fd, int what)
+{
+	int mask = 0, running;
+
+	if (what & VMH_HTTP_WATCH_IN)
+		mask |= CURL_CSELECT_IN;
+	if (what & VMH_HTTP_WATCH_OUT)
+		mask |= CURL_CSELECT_OUT;
+	(void)curl_multi_socket_action(h->multi, (curl_socket_t)fd, mask,
+				       &running);
+	async_drain(h);
+}
+
+void
+vmh_http_async_timeout(struct vmh_http *h)
+{
+	int running;
+
+	(void)curl_multi_socket_action(h->multi, CURL_SOCKET_TIMEOUT, 0,
+				       &running);
+	async_drain(h);
+}
+
+size_t
+vmh_http_async_active(const struct vmh_http *h)
+{
+	return h->async_active;
 }

@@ -27,7 +27,11 @@ struct vmh_http_opts {
 	size_t max_response;     /* body cap in bytes, > 0 */
 	int max_concurrency;     /* transfers in flight in a batch, >= 1 */
 	const char *ca_file;     /* PEM bundle; NULL: the system store */
-	int insecure; /* 1: do not verify TLS peers (explicit opt-out) */
+	int insecure;      /* 1: do not verify TLS peers (explicit opt-out) */
+	int numeric_hosts; /* 1: every URL names a numeric address (vm_probe):
+			      libcurl's DNS cache then never expires, because
+			      pruning it walks every entry on every request,
+			      quadratic with thousands of hosts */
 };
 
 struct vmh_http_request {
@@ -37,11 +41,13 @@ struct vmh_http_request {
 				       or NULL; may hold secrets */
 	const void *body;           /* NULL: no body */
 	size_t body_len;
-	int idempotent; /* 0: never sent twice. libcurl silently re-sends a
-			   request whose reused connection died before any
-			   answer; for a mutating call that could run it
-			   twice, so a second attempt is refused and the call
-			   fails as VMH_E_UNAVAILABLE (outcome unknown). */
+	int idempotent;  /* 0: never sent twice. libcurl silently re-sends a
+			    request whose reused connection died before any
+			    answer; for a mutating call that could run it
+			    twice, so a second attempt is refused and the call
+			    fails as VMH_E_UNAVAILABLE (outcome unknown). */
+	long timeout_ms; /* whole request; 0: the client's opts.timeout_ms
+			    (the connect deadline never exceeds it) */
 };
 
 struct vmh_http_response {
@@ -131,5 +137,67 @@ typedef void (*vmh_http_done_cb)(void *ctx, size_t i, enum vmh_rc rc,
 enum vmh_rc vmh_http_batch(struct vmh_http *h, size_t n, int concurrency,
 			   vmh_http_prepare_cb prepare, vmh_http_done_cb done,
 			   void *ctx, struct vmh_error *err);
+
+/*
+ * Event-driven use, for a program with its own event loop (vm_probe's HTTP
+ * probes): transfers are started one by one and make progress only when
+ * the loop reports socket activity or the timer. The loop learns which
+ * sockets to watch and when to fire the timer through the callbacks below.
+ * A client switched to this mode must not be used for batches any more.
+ */
+#define VMH_HTTP_WATCH_IN  0x1
+#define VMH_HTTP_WATCH_OUT 0x2
+
+struct vmh_http_events {
+	/* Watch fd for what (VMH_HTTP_WATCH_* bits); what == 0: stop
+	 * watching it (it may be closed right after). */
+	void (*watch)(void *ctx, int fd, int what);
+	/* Call vmh_http_async_timeout() in ms milliseconds, replacing the
+	 * previous timer; ms < 0: no timer. */
+	void (*timer)(void *ctx, long ms);
+	void *ctx;
+};
+
+struct vmh_http_xfer; /* one transfer in flight, opaque */
+
+/*
+ * Called once per transfer that was not cancelled, from
+ * vmh_http_async_socket() or vmh_http_async_timeout(), never from inside
+ * vmh_http_async_start(). rc, resp and err as for a batch's done callback
+ * (resp->status is set whenever an answer arrived, even with
+ * VMH_E_TOOBIG). resp is freed after the callback returns.
+ */
+typedef void (*vmh_http_async_cb)(void *ctx, enum vmh_rc rc,
+				  struct vmh_http_response *resp,
+				  const struct vmh_error *err);
+
+/* Switch h to event-driven use with ev (copied). The program must ignore
+ * SIGPIPE: libcurl is told not to touch signals for these transfers. */
+enum vmh_rc vmh_http_async_init(struct vmh_http *h,
+				const struct vmh_http_events *ev,
+				struct vmh_error *err);
+
+/*
+ * Start req; everything it points to must stay valid until the callback
+ * or vmh_http_async_cancel(). *out (may be NULL) identifies the transfer
+ * until then. A request that cannot even start (bad URL, out of memory)
+ * fails here, and done is not called.
+ */
+enum vmh_rc vmh_http_async_start(struct vmh_http *h,
+				 const struct vmh_http_request *req,
+				 vmh_http_async_cb done, void *ctx,
+				 struct vmh_http_xfer **out,
+				 struct vmh_error *err);
+
+/* Stop a transfer in flight; its callback is never called. */
+void vmh_http_async_cancel(struct vmh_http *h, struct vmh_http_xfer *x);
+
+/* Report activity on fd (VMH_HTTP_WATCH_* bits; an error or hang-up
+ * counts as both), or the timer firing. Callbacks run from here. */
+void vmh_http_async_socket(struct vmh_http *h, int fd, int what);
+void vmh_http_async_timeout(struct vmh_http *h);
+
+/* Transfers in flight. */
+size_t vmh_http_async_active(const struct vmh_http *h);
 
 #endif

@@ -9,6 +9,7 @@
 #include <errno.h>
 #include <netdb.h>
 #include <netinet/in.h>
+#include <netinet/tcp.h>
 #include <poll.h>
 #include <stdint.h>
 #include <stdio.h>
@@ -296,39 +297,52 @@ probe_finish(struct probe *p, enum vmh_probe_status st, int rtt, int errnum)
 	}
 }
 
+/* A non-blocking ICMP socket of family: a ping socket when allowed (and
+ * mode permits), else a raw one. *fd and *raw are set on success. */
 static enum vmh_rc
-open_icmp(struct probe *p, enum vmh_icmp_mode mode, struct vmh_error *err)
+icmp_socket(int family, enum vmh_icmp_mode mode, int *fd, int *raw,
+	    struct vmh_error *err)
 {
-	int proto = p->family == AF_INET ? IPPROTO_ICMP : IPPROTO_ICMPV6;
+	int proto = family == AF_INET ? IPPROTO_ICMP : IPPROTO_ICMPV6;
 	int type = SOCK_NONBLOCK | SOCK_CLOEXEC;
-	struct sockaddr_storage ss;
-	enum vmh_rc rc;
 
-	p->fd = -1;
+	*fd = -1;
+	*raw = 0;
 	if (mode != VMH_ICMP_RAW) {
-		p->fd = socket(p->family, SOCK_DGRAM | type, proto);
-		if (p->fd < 0 && errno != EACCES && errno != EPERM)
-			return socket_failed(errno, "ICMP", p->family, err);
-		if (p->fd < 0 && mode == VMH_ICMP_PING)
-			return icmp_denied(mode, p->family, err);
+		*fd = socket(family, SOCK_DGRAM | type, proto);
+		if (*fd < 0 && errno != EACCES && errno != EPERM)
+			return socket_failed(errno, "ICMP", family, err);
+		if (*fd < 0 && mode == VMH_ICMP_PING)
+			return icmp_denied(mode, family, err);
 	}
-	if (p->fd < 0) {
-		p->fd = socket(p->family, SOCK_RAW | type, proto);
-		if (p->fd < 0 && (errno == EPERM || errno == EACCES))
-			return icmp_denied(mode, p->family, err);
-		if (p->fd < 0)
-			return socket_failed(errno, "ICMP", p->family, err);
-		p->raw = 1;
+	if (*fd < 0) {
+		*fd = socket(family, SOCK_RAW | type, proto);
+		if (*fd < 0 && (errno == EPERM || errno == EACCES))
+			return icmp_denied(mode, family, err);
+		if (*fd < 0)
+			return socket_failed(errno, "ICMP", family, err);
+		*raw = 1;
 	}
-	p->res->raw = p->raw;
-	if (p->raw && p->family == AF_INET) {
+	if (*raw && family == AF_INET) {
 		/* Only echo replies reach us; everything else the host
 		 * receives would otherwise wake us up for nothing. */
 		uint32_t drop = ~(uint32_t)(1u << ICMP4_ECHO_REPLY);
 
-		(void)setsockopt(p->fd, SOL_RAW, ICMP_FILTER, &drop,
+		(void)setsockopt(*fd, SOL_RAW, ICMP_FILTER, &drop,
 				 sizeof(drop));
 	}
+	return VMH_OK;
+}
+
+static enum vmh_rc
+open_icmp(struct probe *p, enum vmh_icmp_mode mode, struct vmh_error *err)
+{
+	struct sockaddr_storage ss;
+	enum vmh_rc rc;
+
+	if ((rc = icmp_socket(p->family, mode, &p->fd, &p->raw, err)) != VMH_OK)
+		return rc;
+	p->res->raw = p->raw;
 	if ((rc = bind_device(p->fd, p->t->ifname, err)) != VMH_OK)
 		return rc;
 	/* Connected: the kernel drops datagrams from other sources and
@@ -343,35 +357,226 @@ open_icmp(struct probe *p, enum vmh_icmp_mode mode, struct vmh_error *err)
 	return VMH_OK;
 }
 
-static enum vmh_rc
-open_tcp(struct probe *p, long long start, struct vmh_error *err)
+enum vmh_rc
+vmh_tcp_probe_start(const struct sockaddr_storage *addr, socklen_t addrlen,
+		    int port, const char *ifname, int *fd,
+		    enum vmh_probe_status *st, int *errnum,
+		    struct vmh_error *err)
 {
 	struct linger lg = { 1, 0 };
 	struct sockaddr_storage ss;
 	enum vmh_rc rc;
+	int s;
 
-	p->fd =
-	    socket(p->family, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
-	if (p->fd < 0)
-		return socket_failed(errno, "TCP", p->family, err);
+	*fd = -1;
+	*st = VMH_PROBE_SKIPPED;
+	*errnum = 0;
+	s = socket(addr->ss_family, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC,
+		   0);
+	if (s < 0)
+		return socket_failed(errno, "TCP", addr->ss_family, err);
 	/* Close with a RST: no TIME_WAIT left behind every round, and the
 	 * peer's service sees no half-open connection. */
-	(void)setsockopt(p->fd, SOL_SOCKET, SO_LINGER, &lg, sizeof(lg));
-	if ((rc = bind_device(p->fd, p->t->ifname, err)) != VMH_OK)
+	(void)setsockopt(s, SOL_SOCKET, SO_LINGER, &lg, sizeof(lg));
+	if ((rc = bind_device(s, ifname, err)) != VMH_OK) {
+		close(s);
 		return rc;
-	target_sockaddr(p->t, p->t->tcp_port, &ss);
-	if (connect(p->fd, (struct sockaddr *)&ss, p->t->addrlen) == 0)
-		probe_finish(p, VMH_PROBE_OK, (int)(vmh_now_ms() - start), 0);
-	else if (errno == ECONNREFUSED)
-		probe_finish(p, VMH_PROBE_REFUSED, (int)(vmh_now_ms() - start),
-			     0);
-	else if (errno == EINPROGRESS)
-		return VMH_OK;
-	else if (is_network_errno(errno))
-		probe_finish(p, VMH_PROBE_UNREACHABLE, -1, errno);
+	}
+	memcpy(&ss, addr, sizeof(ss));
+	if (ss.ss_family == AF_INET)
+		((struct sockaddr_in *)&ss)->sin_port = htons((uint16_t)port);
 	else
-		return vmh_error_errno(err, errno, NULL, "TCP connect");
+		((struct sockaddr_in6 *)&ss)->sin6_port = htons((uint16_t)port);
+	if (connect(s, (struct sockaddr *)&ss, addrlen) == 0) {
+		*st = VMH_PROBE_OK;
+	} else if (errno == EINPROGRESS) {
+		*fd = s;
+		return VMH_OK;
+	} else if (errno == ECONNREFUSED) {
+		*st = VMH_PROBE_REFUSED;
+	} else if (is_network_errno(errno)) {
+		*st = VMH_PROBE_UNREACHABLE;
+		*errnum = errno;
+	} else {
+		rc = vmh_error_errno(err, errno, NULL, "TCP connect");
+		close(s);
+		return rc;
+	}
+	close(s);
 	return VMH_OK;
+}
+
+enum vmh_probe_status
+vmh_tcp_probe_end(int fd, int *errnum)
+{
+	int soerr = 0;
+	socklen_t len = sizeof(soerr);
+	enum vmh_probe_status st;
+
+	*errnum = 0;
+	if (getsockopt(fd, SOL_SOCKET, SO_ERROR, &soerr, &len) < 0)
+		soerr = errno;
+	if (soerr == 0)
+		st = VMH_PROBE_OK;
+	else if (soerr == ECONNREFUSED)
+		st = VMH_PROBE_REFUSED;
+	else if (soerr == EINPROGRESS || soerr == EALREADY)
+		st = VMH_PROBE_TIMEOUT;
+	else {
+		st = VMH_PROBE_UNREACHABLE;
+		*errnum = soerr;
+	}
+	close(fd);
+	return st;
+}
+
+enum vmh_rc
+vmh_tcp_probe_socket(int family, int *fd, struct vmh_error *err)
+{
+	struct linger lg = { 1, 0 };
+
+	*fd = socket(family, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
+	if (*fd < 0)
+		return socket_failed(errno, "TCP", family, err);
+	/* Every disconnect and close is a RST: no TIME_WAIT, no half-open
+	 * connection left on the peer. */
+	(void)setsockopt(*fd, SOL_SOCKET, SO_LINGER, &lg, sizeof(lg));
+	return VMH_OK;
+}
+
+enum vmh_rc
+vmh_tcp_probe_connect(int fd, const struct sockaddr_storage *addr,
+		      socklen_t addrlen, int port, int *pending,
+		      enum vmh_probe_status *st, int *errnum,
+		      struct vmh_error *err)
+{
+	struct sockaddr_storage ss;
+
+	*pending = 0;
+	*st = VMH_PROBE_SKIPPED;
+	*errnum = 0;
+	memcpy(&ss, addr, sizeof(ss));
+	if (ss.ss_family == AF_INET)
+		((struct sockaddr_in *)&ss)->sin_port = htons((uint16_t)port);
+	else
+		((struct sockaddr_in6 *)&ss)->sin6_port = htons((uint16_t)port);
+	if (connect(fd, (struct sockaddr *)&ss, addrlen) == 0) {
+		*st = VMH_PROBE_OK;
+	} else if (errno == EINPROGRESS) {
+		*pending = 1;
+	} else if (errno == ECONNREFUSED) {
+		*st = VMH_PROBE_REFUSED;
+	} else if (is_network_errno(errno)) {
+		*st = VMH_PROBE_UNREACHABLE;
+		*errnum = errno;
+	} else {
+		return vmh_error_errno(err, errno, NULL, "TCP connect");
+	}
+	return VMH_OK;
+}
+
+enum vmh_probe_status
+vmh_tcp_probe_check(int fd, int *errnum)
+{
+	struct tcp_info ti;
+	socklen_t len = sizeof(ti);
+	int soerr = 0;
+
+	*errnum = 0;
+	memset(&ti, 0, sizeof(ti));
+	if (getsockopt(fd, IPPROTO_TCP, TCP_INFO, &ti, &len) == 0) {
+		if (ti.tcpi_state == TCP_SYN_SENT)
+			return VMH_PROBE_TIMEOUT;
+		/* Any state past the handshake: it was accepted (the peer
+		 * may have closed since, which still proves it). */
+		if (ti.tcpi_state != TCP_CLOSE)
+			return VMH_PROBE_OK;
+	}
+	len = sizeof(soerr);
+	if (getsockopt(fd, SOL_SOCKET, SO_ERROR, &soerr, &len) < 0)
+		soerr = errno;
+	if (soerr == ECONNREFUSED)
+		return VMH_PROBE_REFUSED;
+	*errnum = soerr != 0 ? soerr : ECONNABORTED;
+	return VMH_PROBE_UNREACHABLE;
+}
+
+int
+vmh_tcp_probe_reset(int fd)
+{
+	struct sockaddr sa;
+
+	memset(&sa, 0, sizeof(sa));
+	sa.sa_family = AF_UNSPEC;
+	return connect(fd, &sa, sizeof(sa)) == 0 ? 0 : -1;
+}
+
+static enum vmh_rc
+open_tcp(struct probe *p, long long start, struct vmh_error *err)
+{
+	enum vmh_probe_status st;
+	int errnum;
+	enum vmh_rc rc;
+
+	rc = vmh_tcp_probe_start(&p->t->addr, p->t->addrlen, p->t->tcp_port,
+				 p->t->ifname, &p->fd, &st, &errnum, err);
+	if (rc != VMH_OK || p->fd >= 0)
+		return rc;
+	if (st == VMH_PROBE_UNREACHABLE)
+		probe_finish(p, st, -1, errnum);
+	else
+		probe_finish(p, st, (int)(vmh_now_ms() - start), 0);
+	return VMH_OK;
+}
+
+/* An echo request: header, cookie, and 8 bytes of token (0 for rounds). */
+static void
+build_echo(uint8_t *pkt, int family, uint16_t ident, uint16_t seq,
+	   const uint8_t *cookie, unsigned long long token)
+{
+	int i;
+
+	memset(pkt, 0, ECHO_LEN);
+	pkt[0] = family == AF_INET ? ICMP4_ECHO_REQUEST : ICMP6_ECHO_REQ;
+	put16(pkt + 4, ident); /* ping sockets: the kernel sets its own */
+	put16(pkt + 6, seq);
+	memcpy(pkt + ICMP_HDR_LEN, cookie, COOKIE_LEN);
+	for (i = 0; i < 8; i++)
+		pkt[ICMP_HDR_LEN + COOKIE_LEN + i] =
+		    (uint8_t)(token >> (56 - 8 * i));
+	if (family == AF_INET)
+		put16(pkt + 2, inet_cksum(pkt, ECHO_LEN));
+}
+
+/* The ICMP message in a received datagram when it is an echo reply that
+ * carries cookie (and ident, for raw sockets); NULL otherwise. */
+static const uint8_t *
+echo_reply(const uint8_t *buf, size_t n, int family, int raw, uint16_t ident,
+	   const uint8_t *cookie)
+{
+	const uint8_t *icmp = buf;
+	size_t off = 0;
+
+	if (raw && family == AF_INET) {
+		/* Raw IPv4 sockets see the IP header first. */
+		if (n < 20 || (buf[0] >> 4) != 4)
+			return NULL;
+		off = (size_t)(buf[0] & 0x0f) * 4;
+		if (off < 20 || off > n)
+			return NULL;
+		icmp = buf + off;
+	}
+	if (n - off < ECHO_LEN)
+		return NULL;
+	if (icmp[0] !=
+		(family == AF_INET ? ICMP4_ECHO_REPLY : ICMP6_ECHO_REP) ||
+	    icmp[1] != 0)
+		return NULL;
+	if (raw && get16(icmp + 4) != ident)
+		return NULL;
+	if (memcmp(icmp + ICMP_HDR_LEN, cookie, COOKIE_LEN) != 0)
+		return NULL;
+	return icmp;
 }
 
 /* Send echo request number k of this round. Errors are not fatal: a lost
@@ -380,17 +585,9 @@ static void
 send_echo(struct probe *p, int k, const uint8_t *cookie)
 {
 	uint8_t pkt[ECHO_LEN];
-	uint16_t sum;
 
-	memset(pkt, 0, sizeof(pkt));
-	pkt[0] = p->family == AF_INET ? ICMP4_ECHO_REQUEST : ICMP6_ECHO_REQ;
-	put16(pkt + 4, p->ident); /* ping sockets: the kernel sets its own */
-	put16(pkt + 6, (uint16_t)(p->seq0 + k));
-	memcpy(pkt + ICMP_HDR_LEN, cookie, COOKIE_LEN);
-	if (p->family == AF_INET) {
-		sum = inet_cksum(pkt, sizeof(pkt));
-		put16(pkt + 2, sum);
-	}
+	build_echo(pkt, p->family, p->ident, (uint16_t)(p->seq0 + k), cookie,
+		   0);
 	p->sent_at[k] = vmh_now_ms();
 	p->sent++;
 	if (send(p->fd, pkt, sizeof(pkt), MSG_DONTWAIT) < 0 &&
@@ -398,8 +595,9 @@ send_echo(struct probe *p, int k, const uint8_t *cookie)
 		p->unreach = errno;
 }
 
-static int
-same_host(const struct sockaddr_storage *a, const struct sockaddr_storage *b)
+int
+vmh_netcheck_same_addr(const struct sockaddr_storage *a,
+		       const struct sockaddr_storage *b)
 {
 	if (a->ss_family != b->ss_family)
 		return 0;
@@ -417,31 +615,14 @@ static int
 match_reply(const struct probe *p, const uint8_t *buf, size_t n,
 	    const uint8_t *cookie)
 {
-	const uint8_t *icmp = buf;
-	size_t off = 0;
+	const uint8_t *icmp;
 	uint16_t k;
 
-	if (p->raw && p->family == AF_INET) {
-		/* Raw IPv4 sockets see the IP header first. */
-		if (n < 20 || (buf[0] >> 4) != 4)
-			return -1;
-		off = (size_t)(buf[0] & 0x0f) * 4;
-		if (off < 20 || off > n)
-			return -1;
-		icmp = buf + off;
-	}
-	if (n - off < ECHO_LEN)
-		return -1;
-	if (icmp[0] !=
-		(p->family == AF_INET ? ICMP4_ECHO_REPLY : ICMP6_ECHO_REP) ||
-	    icmp[1] != 0)
-		return -1;
-	if (p->raw && get16(icmp + 4) != p->ident)
+	icmp = echo_reply(buf, n, p->family, p->raw, p->ident, cookie);
+	if (icmp == NULL)
 		return -1;
 	k = (uint16_t)(get16(icmp + 6) - p->seq0);
 	if (k >= (uint16_t)p->sent)
-		return -1;
-	if (memcmp(icmp + ICMP_HDR_LEN, cookie, COOKIE_LEN) != 0)
 		return -1;
 	return (int)k;
 }
@@ -466,7 +647,7 @@ read_replies(struct probe *p, const uint8_t *cookie)
 				p->unreach = errno;
 			return;
 		}
-		if (!same_host(&from, &p->t->addr))
+		if (!vmh_netcheck_same_addr(&from, &p->t->addr))
 			continue;
 		k = match_reply(p, buf, (size_t)n, cookie);
 		if (k >= 0)
@@ -482,6 +663,8 @@ tcp_ready(struct probe *p, long long start)
 	socklen_t len = sizeof(soerr);
 	int rtt = (int)(vmh_now_ms() - start);
 
+	/* Peek first: a socket still connecting stays open for the next
+	 * wake-up, which vmh_tcp_probe_end() would not allow. */
 	if (getsockopt(p->fd, SOL_SOCKET, SO_ERROR, &soerr, &len) < 0)
 		soerr = errno;
 	if (soerr == 0)
@@ -666,4 +849,130 @@ done:
 	free(pfd);
 	free(map);
 	return rc;
+}
+
+/* ---- Persistent ICMP: one shared socket per address family */
+
+#define PINGER_RCVBUF (1024 * 1024)
+
+struct vmh_pinger {
+	int fd;
+	int family;
+	int raw;
+	uint16_t ident; /* raw sockets: ours; ping sockets: the kernel's */
+	uint16_t seq;
+	uint8_t cookie[COOKIE_LEN];
+};
+
+enum vmh_rc
+vmh_pinger_open(int family, enum vmh_icmp_mode mode, struct vmh_pinger **out,
+		struct vmh_error *err)
+{
+	struct vmh_pinger *p;
+	uint8_t rnd[4];
+	int rcvbuf = PINGER_RCVBUF;
+	enum vmh_rc rc;
+
+	*out = NULL;
+	if (family != AF_INET && family != AF_INET6)
+		return vmh_error_set(err, VMH_E_USAGE, "netcheck", 0,
+				     "bad address family");
+	if ((p = calloc(1, sizeof(*p))) == NULL)
+		return vmh_error_set(err, VMH_E_NOMEM, NULL, 0,
+				     "out of memory");
+	p->family = family;
+	if ((rc = icmp_socket(family, mode, &p->fd, &p->raw, err)) != VMH_OK) {
+		free(p);
+		return rc;
+	}
+	/* Replies to a burst of requests arrive before we read any: room
+	 * for thousands of them (capped by net.core.rmem_max). */
+	(void)setsockopt(p->fd, SOL_SOCKET, SO_RCVBUF, &rcvbuf, sizeof(rcvbuf));
+	random_bytes(p->cookie, sizeof(p->cookie));
+	random_bytes(rnd, sizeof(rnd));
+	p->ident = get16(rnd);
+	p->seq = get16(rnd + 2);
+	*out = p;
+	return VMH_OK;
+}
+
+void
+vmh_pinger_close(struct vmh_pinger *p)
+{
+	if (p == NULL)
+		return;
+	if (p->fd >= 0)
+		close(p->fd);
+	free(p);
+}
+
+int
+vmh_pinger_fd(const struct vmh_pinger *p)
+{
+	return p->fd;
+}
+
+int
+vmh_pinger_is_raw(const struct vmh_pinger *p)
+{
+	return p->raw;
+}
+
+int
+vmh_pinger_send(struct vmh_pinger *p, const struct sockaddr_storage *addr,
+		socklen_t addrlen, unsigned long long token)
+{
+	uint8_t pkt[ECHO_LEN];
+	struct sockaddr_storage ss;
+
+	if (addr->ss_family != p->family)
+		return EAFNOSUPPORT;
+	memcpy(&ss, addr, sizeof(ss));
+	/* ICMP sockets take the "port" as the protocol number on IPv6 raw
+	 * sockets and ignore it elsewhere: zero it. */
+	if (ss.ss_family == AF_INET)
+		((struct sockaddr_in *)&ss)->sin_port = 0;
+	else
+		((struct sockaddr_in6 *)&ss)->sin6_port = 0;
+	build_echo(pkt, p->family, p->ident, p->seq++, p->cookie, token);
+	if (sendto(p->fd, pkt, sizeof(pkt), MSG_DONTWAIT,
+		   (struct sockaddr *)&ss, addrlen) < 0)
+		return errno;
+	return 0;
+}
+
+int
+vmh_pinger_read(struct vmh_pinger *p, int max, vmh_pinger_cb cb, void *ctx)
+{
+	uint8_t buf[RECV_MAX];
+	struct sockaddr_storage from;
+	socklen_t fromlen;
+	const uint8_t *icmp;
+	unsigned long long token;
+	ssize_t n;
+	int i, k;
+
+	for (i = 0; i < max; i++) {
+		fromlen = sizeof(from);
+		memset(&from, 0, sizeof(from));
+		n = recvfrom(p->fd, buf, sizeof(buf), MSG_DONTWAIT,
+			     (struct sockaddr *)&from, &fromlen);
+		if (n < 0) {
+			if (errno == EINTR)
+				continue;
+			/* EAGAIN, or an ICMP error queued on the socket:
+			 * nothing to hand back either way. */
+			break;
+		}
+		icmp = echo_reply(buf, (size_t)n, p->family, p->raw, p->ident,
+				  p->cookie);
+		if (icmp == NULL || from.ss_family != p->family)
+			continue;
+		token = 0;
+		for (k = 0; k < 8; k++)
+			token =
+			    (token << 8) | icmp[ICMP_HDR_LEN + COOKIE_LEN + k];
+		cb(ctx, token, &from);
+	}
+	return i;
 }

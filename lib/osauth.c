@@ -219,10 +219,9 @@ vmh_openstack_conf_parse(const vmh_setting *g, struct vmh_openstack_conf **out,
 	    (rc = vmh_conf_get_int(g, "connect_timeout", 1, 600,
 				   &c->connect_timeout_s, err)) != VMH_OK ||
 	    (rc = vmh_conf_get_int(g, "monitoring_interval", 1, 86400,
-				   &c->monitoring_interval_s, err)) !=
-		VMH_OK ||
-	    (rc = vmh_conf_get_int(g, "enable_wait", 0, 3600,
-				   &c->enable_wait_s, err)) != VMH_OK)
+				   &c->monitoring_interval_s, err)) != VMH_OK ||
+	    (rc = vmh_conf_get_int(g, "enable_wait", 0, 3600, &c->enable_wait_s,
+				   err)) != VMH_OK)
 		goto done;
 	if ((iface >= 0 && (c->interface = strdup(ifaces[iface])) == NULL) ||
 	    (type >= 0 && (c->auth_type = strdup(types[type])) == NULL)) {
@@ -332,9 +331,8 @@ vmh_yaml_load(const char *path, json_t **out, struct vmh_error *err)
 		goto out;
 	}
 	have_parser = 1;
-	yaml_parser_set_input_string(&parser,
-				     (const unsigned char *)vmh_buf_str(&text),
-				     text.len);
+	yaml_parser_set_input_string(
+	    &parser, (const unsigned char *)vmh_buf_str(&text), text.len);
 	rc = VMH_OK;
 	while (!done) {
 		json_t *v = NULL;
@@ -691,12 +689,11 @@ load_clouds_yaml(struct vmh_os_creds *c, const char *name,
 		goto done;
 	if (!json_is_object(json_object_get(clouds, chosen))) {
 		rc = vmh_error_set(err, VMH_E_CONFIG, path, 0,
-				   "no cloud \"%s\" in it (it has: %s)",
-				   chosen, vmh_buf_str(&names));
+				   "no cloud \"%s\" in it (it has: %s)", chosen,
+				   vmh_buf_str(&names));
 		goto done;
 	}
-	if ((cloud = json_deep_copy(json_object_get(clouds, chosen))) ==
-	    NULL)
+	if ((cloud = json_deep_copy(json_object_get(clouds, chosen))) == NULL)
 		goto nomem;
 	vmh_buf_reset(&searched);
 	if ((rc = find_config_file("OS_CLIENT_SECURE_FILE", "secure", &spath,
@@ -711,9 +708,9 @@ load_clouds_yaml(struct vmh_os_creds *c, const char *name,
 		if (json_is_object(sc)) {
 			const json_t *sa = json_object_get(sc, "auth");
 
-			ssecret = jstr(sa, "password") != NULL ||
-				  jstr(sa, "application_credential_secret") !=
-				      NULL;
+			ssecret =
+			    jstr(sa, "password") != NULL ||
+			    jstr(sa, "application_credential_secret") != NULL;
 			if (merge_secure(cloud, sc) < 0)
 				goto nomem;
 		}
@@ -733,8 +730,8 @@ load_clouds_yaml(struct vmh_os_creds *c, const char *name,
 	if (secret &&
 	    (rc = vmh_conf_check_secrecy(path, "clouds.yaml", err)) != VMH_OK)
 		goto done;
-	if (ssecret && (rc = vmh_conf_check_secrecy(spath, "secure.yaml",
-						    err)) != VMH_OK)
+	if (ssecret &&
+	    (rc = vmh_conf_check_secrecy(spath, "secure.yaml", err)) != VMH_OK)
 		goto done;
 	{
 		int seen = 0;
@@ -1204,8 +1201,8 @@ auth_body(const struct vmh_os_creds *c)
 					    json_string(c->appcred_name));
 			user = c->user_id != NULL
 				   ? json_pack("{s:s}", "id", c->user_id)
-				   : json_pack("{s:s,s:o}", "name",
-					       c->username, "domain",
+				   : json_pack("{s:s,s:o}", "name", c->username,
+					       "domain",
 					       domain_ref(c->user_domain_id,
 							  c->user_domain_name,
 							  c->default_domain));
@@ -1216,14 +1213,14 @@ auth_body(const struct vmh_os_creds *c)
 				 "methods", "application_credential",
 				 "application_credential", ac);
 	}
-	user = c->user_id != NULL
-		   ? json_pack("{s:s,s:s}", "id", c->user_id, "password",
-			       c->password)
-		   : json_pack("{s:s,s:s,s:o}", "name", c->username,
-			       "password", c->password, "domain",
-			       domain_ref(c->user_domain_id,
-					  c->user_domain_name,
-					  c->default_domain));
+	user =
+	    c->user_id != NULL
+		? json_pack("{s:s,s:s}", "id", c->user_id, "password",
+			    c->password)
+		: json_pack("{s:s,s:s,s:o}", "name", c->username, "password",
+			    c->password, "domain",
+			    domain_ref(c->user_domain_id, c->user_domain_name,
+				       c->default_domain));
 	if (user == NULL)
 		return NULL;
 	proj = c->project_id != NULL
@@ -1234,8 +1231,8 @@ auth_body(const struct vmh_os_creds *c)
 					  c->default_domain));
 	if (proj != NULL)
 		scope = json_pack("{s:o}", "project", proj);
-	ident = json_pack("{s:[s],s:{s:o}}", "methods", "password",
-			  "password", "user", user);
+	ident = json_pack("{s:[s],s:{s:o}}", "methods", "password", "password",
+			  "user", user);
 	if (ident == NULL || scope == NULL) {
 		json_decref(ident);
 		json_decref(scope);
@@ -1293,8 +1290,9 @@ authenticate(struct vmh_os_session *s, struct vmh_error *err)
 			rc = vmh_error_set(
 			    err,
 			    resp.status >= 500 ? VMH_E_UNAVAILABLE : VMH_E_API,
-			    c->auth_url, 0, "Keystone: POST /auth/tokens: %ld %s",
-			    resp.status, msg);
+			    c->auth_url, 0,
+			    "Keystone: POST /auth/tokens: %ld %s", resp.status,
+			    msg);
 		goto done;
 	}
 	if ((subject = vmh_http_header(&resp, "X-Subject-Token")) == NULL ||
@@ -1307,8 +1305,7 @@ authenticate(struct vmh_os_session *s, struct vmh_error *err)
 	doc = json_loadb(vmh_buf_str(&resp.body), resp.body.len, 0, NULL);
 	tok = json_object_get(doc, "token");
 	if (!json_is_object(tok) ||
-	    vmh_os_parse_time(jstr(tok, "expires_at"), &s->expires) !=
-		VMH_OK) {
+	    vmh_os_parse_time(jstr(tok, "expires_at"), &s->expires) != VMH_OK) {
 		rc = vmh_error_set(err, VMH_E_DATA, c->auth_url, 0,
 				   "Keystone's token answer has no readable "
 				   "token.expires_at");
@@ -1318,8 +1315,8 @@ authenticate(struct vmh_os_session *s, struct vmh_error *err)
 		s->issued = vmh_wall_s();
 	if ((s->token = strdup(subject)) == NULL ||
 	    (jstr(json_object_get(tok, "project"), "id") != NULL &&
-	     (s->project_id = strdup(jstr(json_object_get(tok, "project"),
-					  "id"))) == NULL)) {
+	     (s->project_id = strdup(
+		  jstr(json_object_get(tok, "project"), "id"))) == NULL)) {
 		rc = vmh_error_set(err, VMH_E_NOMEM, NULL, 0, "out of memory");
 		goto done;
 	}

@@ -37,9 +37,9 @@
 
 /* The `openstack` section of vmheal.conf. */
 struct vmh_openstack_conf {
-	char *cloud;       /* clouds.yaml entry; NULL: OS_CLOUD */
-	char *auth_url;    /* these override OS_* and clouds.yaml */
-	char *auth_type;   /* "password" or "v3applicationcredential" */
+	char *cloud;     /* clouds.yaml entry; NULL: OS_CLOUD */
+	char *auth_url;  /* these override OS_* and clouds.yaml */
+	char *auth_type; /* "password" or "v3applicationcredential" */
 	char *username;
 	char *user_id;
 	char *user_domain_name;
@@ -56,12 +56,12 @@ struct vmh_openstack_conf {
 	char *interface; /* public (default), internal, admin */
 	char *cacert;
 	int insecure;
-	int timeout_s;         /* per request */
-	int connect_timeout_s; /* TCP + TLS */
+	int timeout_s;             /* per request */
+	int connect_timeout_s;     /* TCP + TLS */
 	int monitoring_interval_s; /* what -p N waits per cycle; default 60 */
-	int enable_wait_s;   /* host_enable: wait for the service to be up */
-	char *ha_key;        /* Masakari's metadata key, default HA_Enabled */
-	char *lock_reason;   /* reason of vmheal's locks (2.73) */
+	int enable_wait_s; /* host_enable: wait for the service to be up */
+	char *ha_key;      /* Masakari's metadata key, default HA_Enabled */
+	char *lock_reason; /* reason of vmheal's locks (2.73) */
 	char *min_microversion; /* refuse below; default "2.53" */
 	char *max_microversion; /* pin; default "2.73" */
 };
@@ -145,7 +145,6 @@ enum vmh_rc vmh_os_parse_time(const char *s, long long *out);
 /* One line for an OpenStack error answer: the message of a Nova fault
  * body ({"badRequest": {"code": 400, "message": "..."}}) or a Keystone
  * one ({"error": {"message": ...}}), else the start of the body. */
-void vmh_os_error_text(const char *body, size_t len, char *dst,
-		       size_t dstlen);
+void vmh_os_error_text(const char *body, size_t len, char *dst, size_t dstlen);
 
 #endif

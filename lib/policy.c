@@ -86,6 +86,25 @@ parse_bool(const char *v)
 	return -1;
 }
 
+int
+vmh_policy_ha_enabled(const struct vmh_vm *vm, int dflt, char *note,
+		      size_t notelen)
+{
+	const char *ha = vmh_attr_get(vm->attrs, "HA");
+	int b;
+
+	if (ha == NULL)
+		ha = vmh_attr_get(vm->attrs, "HA_Enabled"); /* Masakari */
+	if (ha == NULL)
+		return dflt;
+	if ((b = parse_bool(ha)) >= 0)
+		return b;
+	if (note != NULL && notelen > 0)
+		snprintf(note, notelen,
+			 "HA=\"%.40s\" not understood, default used", ha);
+	return dflt;
+}
+
 /* Append a note (notes are informational; truncation is acceptable). */
 static void
 note(struct vmh_vm_plan *out, const char *text)
@@ -100,7 +119,7 @@ void
 vmh_policy_decide(const struct vmh_policy *p, const struct vmh_vm *vm,
 		  int ds_shared, struct vmh_vm_plan *out)
 {
-	const char *ha, *act, *prio;
+	const char *act, *prio;
 	int protect = p->protect_by_default, a;
 	long long n;
 	char text[120];
@@ -108,21 +127,10 @@ vmh_policy_decide(const struct vmh_policy *p, const struct vmh_vm *vm,
 	memset(out, 0, sizeof(*out));
 	out->action = p->mode;
 
-	ha = vmh_attr_get(vm->attrs, "HA");
-	if (ha == NULL)
-		ha = vmh_attr_get(vm->attrs, "HA_Enabled"); /* Masakari */
-	if (ha != NULL) {
-		int b = parse_bool(ha);
-
-		if (b < 0) {
-			snprintf(text, sizeof(text),
-				 "HA=\"%.40s\" not understood, default used",
-				 ha);
-			note(out, text);
-		} else {
-			protect = b;
-		}
-	}
+	text[0] = '\0';
+	protect = vmh_policy_ha_enabled(vm, protect, text, sizeof(text));
+	if (text[0] != '\0')
+		note(out, text);
 	act = vmh_attr_get(vm->attrs, "HA_ACTION");
 	if (act != NULL) {
 		if ((a = vmh_ha_action_parse(act)) < 0) {
@@ -168,7 +176,10 @@ vmh_policy_decide(const struct vmh_policy *p, const struct vmh_vm *vm,
 	case VMH_VM_FAILED:
 		break;
 	case VMH_VM_TRANSIENT:
-		if (vm->raw_lcm == LCM_CLEANUP_RESUBMIT ||
+		/* Nova (no LCM state): its driver reports TRANSIENT only for
+		 * work in flight (evacuation, rebuild, migration...), and
+		 * Nova accepts a second evacuate in any task state. */
+		if (vm->raw_lcm < 0 || vm->raw_lcm == LCM_CLEANUP_RESUBMIT ||
 		    vm->raw_lcm == LCM_CLEANUP_DELETE ||
 		    vm->raw_lcm == LCM_PROLOG_MIGRATE_UNKNOWN) {
 			out->skip = VMH_SKIP_IN_FLIGHT;

@@ -12,6 +12,8 @@
 #ifndef VMH_POLICY_H
 #define VMH_POLICY_H
 
+#include <stddef.h>
+
 #include "cloud.h"
 
 enum vmh_ha_action {
@@ -57,6 +59,14 @@ struct vmh_vm_plan {
  */
 void vmh_policy_decide(const struct vmh_policy *p, const struct vmh_vm *vm,
 		       int ds_shared, struct vmh_vm_plan *out);
+
+/*
+ * Is the VM protected? Its HA attribute (or Masakari's HA_Enabled) read as
+ * yes/no, else dflt. A value that is neither is described in note (when
+ * not NULL) and dflt is used. Shared by host_error and vm_failure_recreate.
+ */
+int vmh_policy_ha_enabled(const struct vmh_vm *vm, int dflt, char *note,
+			  size_t notelen);
 
 /* Parse "recreate"... into an action; -1 if unknown. */
 int vmh_ha_action_parse(const char *s);

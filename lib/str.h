@@ -22,6 +22,10 @@ char *vmh_rstrip(char *s);
 /* 1 if s is all ASCII digits (and non-empty). */
 int vmh_str_isdigits(const char *s);
 
+/* 1 if s is a UUID in its canonical 8-4-4-4-12 hexadecimal form (Nova's
+ * server and service ids). */
+int vmh_str_isuuid(const char *s);
+
 /* Base64 (RFC 4648, with padding; whitespace ignored on decode).
  * Decoding returns VMH_E_DATA naming the offset of the first bad byte.
  * *out is allocated (NUL-terminated), caller frees. */

@@ -52,7 +52,7 @@ ctl(struct ts_server *s, const char *method, const char *path, const char *body)
 {
 	static const char *const hdrs[] = { "Content-Type: application/json",
 					    NULL };
-	struct vmh_http_opts o = { 30000, 2000, 1 << 24, 2, NULL, 0 };
+	struct vmh_http_opts o = { 30000, 2000, 1 << 24, 2, NULL, 0, 0 };
 	struct vmh_http_request r = { .method = method,
 				      .headers = hdrs,
 				      .body = body,

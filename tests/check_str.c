@@ -52,6 +52,11 @@ START_TEST(digits_and_rstrip)
 	ck_assert(!vmh_str_isdigits("12a"));
 	ck_assert(!vmh_str_isdigits(NULL));
 	ck_assert_str_eq(vmh_rstrip(s), "oneadmin:pw");
+	ck_assert(vmh_str_isuuid("0f3b6d2a-9c1e-4b7a-8e2d-1a2b3c4d5e6f"));
+	ck_assert(!vmh_str_isuuid("0f3b6d2a-9c1e-4b7a-8e2d-1a2b3c4d5e6"));
+	ck_assert(!vmh_str_isuuid("0f3b6d2a19c1e-4b7a-8e2d-1a2b3c4d5e6f"));
+	ck_assert(!vmh_str_isuuid("0f3b6d2a-9c1e-4b7a-8e2d-1a2b3c4d5e6g"));
+	ck_assert(!vmh_str_isuuid(NULL));
 }
 END_TEST
 

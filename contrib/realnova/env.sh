@@ -1,5 +1,5 @@
 # SPDX-License-Identifier: GPL-2.0-or-later
-# shellcheck shell=bash
+# shellcheck shell=bash disable=SC2034
 # Settings and helpers of the loopback OpenStack (contrib/realnova/*.sh).
 # Sourced, never run. Every daemon binds 127.0.0.1 only.
 #

@@ -18,6 +18,11 @@ fails with a one-line message and exit status 1.
   rnapi.py unfence HOST                            force-up + enable when up
   rnapi.py delete ID...                            delete, wait until gone
   rnapi.py service HOST                            the service as JSON
+  rnapi.py serial-evacuate SRC ID...               the plain serial flow:
+                                                   force-down + disable,
+                                                   then evacuate one server
+                                                   and wait for it ACTIVE
+                                                   elsewhere before the next
 """
 import argparse
 import json
@@ -252,6 +257,24 @@ def cmd_delete(c, a):
     wait("servers deleted", 120 + len(a.ids), gone)
 
 
+def cmd_serial_evacuate(c, a):
+    t0 = time.time()
+    svc = c.nv("GET", "/os-services?binary=nova-compute&host=" + a.src)["services"][0]
+    c.nv("PUT", "/os-services/" + svc["id"], {"forced_down": True, "status": "disabled",
+                                              "disabled_reason": "serial baseline"})
+    for sid in a.ids:
+        c.nv("POST", "/servers/%s/action" % sid, {"evacuate": {}})
+
+        def moved():
+            s = c.nv("GET", "/servers/" + sid)["server"]
+            if s["status"] == "ERROR":
+                raise Fail("%s went to ERROR" % sid)
+            return (s["status"] == "ACTIVE" and s["OS-EXT-STS:task_state"] is None
+                    and s.get("OS-EXT-SRV-ATTR:host") not in (None, a.src))
+        wait("%s ACTIVE off %s" % (sid, a.src), 600, moved, 0.25)
+    print("%.1f" % (time.time() - t0))
+
+
 def cmd_service(c, a):
     svcs = c.nv("GET", "/os-services?binary=nova-compute&host=" + a.host)["services"]
     print(json.dumps(svcs[0] if svcs else None))
@@ -285,6 +308,9 @@ def main():
     s.add_argument("ids", nargs="+")
     s = sub.add_parser("service")
     s.add_argument("host")
+    s = sub.add_parser("serial-evacuate")
+    s.add_argument("src")
+    s.add_argument("ids", nargs="+")
     a = p.parse_args()
     try:
         c = Cloud()

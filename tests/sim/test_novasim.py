@@ -593,7 +593,8 @@ class TestCommandLine(unittest.TestCase):
                                     "servers": [{"count": 2, "host": "h1"}]}}, fh)
             exe = os.path.join(HERE, "novasim")
             p = subprocess.Popen([sys.executable, exe, "serve", "--scenario", scen, "--port", "0",
-                                  "--state-dir", d], stdout=subprocess.PIPE, text=True)
+                                  "--state-dir", d, "--lifetime", "120"],
+                                 stdout=subprocess.PIPE, text=True)
             try:
                 line = p.stdout.readline()
                 self.assertIn("listening on http://127.0.0.1:", line)
@@ -611,6 +612,7 @@ class TestCommandLine(unittest.TestCase):
                 self.assertEqual(run("shutdown").returncode, 0)
                 self.assertEqual(p.wait(timeout=10), 0)
                 self.assertTrue(os.path.exists(os.path.join(d, "events.jsonl")))
+                self.assertFalse(os.path.exists(os.path.join(d, "port")))
             finally:
                 if p.poll() is None:
                     p.kill()

@@ -37,6 +37,10 @@ DEFAULTS = {
     "host_filter": "substring",  # "substring" or "exact" (see api docs)
     "schedule_delay_s": 0.2,     # conductor + scheduler: evacuate -> claim
     "spawn_delay_s": 0.3,        # claim -> ACTIVE on the destination
+    "finish_delay_s": 0.1,       # task cleared -> host moved (real Nova
+                                 # clears the task a moment before it
+                                 # moves the host: clients must not take
+                                 # "no task, old host" for a failure)
     "action_delay_s": 0.2,       # reboot/stop/start/rebuild on a live host
     "rpc_timeout_s": 1.0,        # disabling an "up" service whose compute
                                  # is dead blocks this long (RPC timeout)
@@ -635,15 +639,25 @@ class Cloud:
             self.safety.append({"server": sid, "source": mig.source_compute,
                                 "dest": mig.dest_compute, "time": now})
             self.events.emit("SAFETY_double_run", server=sid, source=mig.source_compute)
-        s.host = mig.dest_compute
         if s.vm_state in ("active", "error"):
             s.vm_state = "active"
             s.power_state = 1
         s.task_state = None
         s.fault = None
         s.touch()
-        mig.status = "done"
+        mig.status = "migrating"
         mig.updated = now
+        self.after(float(self.cfg["finish_delay_s"]), self._evac_finish, sid, mig, action)
+
+    def _evac_finish(self, sid, mig, action):
+        s = self.servers.get(sid)
+        if s is None or s.deleted:
+            mig.status = "failed"
+            return
+        s.host = mig.dest_compute
+        s.touch()
+        mig.status = "done"
+        mig.updated = time.time()
         action.event("compute_rebuild_instance", "Success", host=mig.dest_compute)
         self.events.emit("evacuate_done", server=sid, dest=mig.dest_compute, migration=mig.id)
 

@@ -168,13 +168,27 @@ def serve(args):
     srv = Server(sim, args.port, log)
     url = sim.cloud.base_url
     if args.state_dir:
-        for name, value in (("url", url), ("port", str(srv.server_address[1])),
-                            ("pid", str(os.getpid()))):
+        # port last: harnesses wait for it to appear
+        for name, value in (("url", url), ("pid", str(os.getpid())),
+                            ("port", str(srv.server_address[1]))):
             tmp = os.path.join(args.state_dir, name + ".tmp")
             with open(tmp, "w") as fh:
                 fh.write(value + "\n")
             os.replace(tmp, os.path.join(args.state_dir, name))
     signal.signal(signal.SIGTERM, lambda *_: threading.Thread(target=srv.shutdown, daemon=True).start())
+    if args.exit_with_parent:
+        # A test that dies without stopping us must not leave us behind
+        # (holding its output pipe open).
+        parent = os.getppid()
+
+        def watch():
+            while os.getppid() == parent:
+                time.sleep(0.3)
+            srv.shutdown()
+        threading.Thread(target=watch, daemon=True).start()
+    if args.lifetime:
+        # a safety net: a harness that is itself killed leaves nothing behind
+        threading.Timer(args.lifetime, srv.shutdown).start()
     print("novasim: listening on %s" % url, flush=True)
     try:
         srv.serve_forever(poll_interval=0.2)
@@ -184,7 +198,13 @@ def serve(args):
     sim.close()
     if log:
         log.close()
-    return 0
+    if args.state_dir:
+        for name in ("port", "pid", "url"):
+            try:
+                os.unlink(os.path.join(args.state_dir, name))
+            except OSError:
+                pass
+    os._exit(0)  # a stalled handler thread must not keep us alive
 
 
 CTL = {
@@ -260,6 +280,10 @@ def main(argv=None):
     s.add_argument("--scenario", help="scenario JSON file")
     s.add_argument("--port", type=int, default=0, help="TCP port on 127.0.0.1 (0: any free port)")
     s.add_argument("--state-dir", help="write url, port, pid, ledger.jsonl, events.jsonl here")
+    s.add_argument("--lifetime", type=float, default=0,
+                   help="exit after this many seconds (0: run until stopped)")
+    s.add_argument("--exit-with-parent", action="store_true",
+                   help="stop when the process that started novasim exits")
     c = sub.add_parser("ctl", help="drive a running simulator")
     c.add_argument("--url")
     c.add_argument("--state-dir")
