@@ -214,7 +214,9 @@ struct vp {
 	char refresh_err[200];
 	size_t refresh_vms;
 	int storm;
-	int pings_drained; /* in this run_due() */
+	int storm_now;
+	long long storm_at; /* us, when storm_now was computed */
+	int pings_drained;  /* in this run_due() */
 	unsigned long status_seq;
 	int status_running;
 	int status_again;
@@ -1282,7 +1284,13 @@ maybe_heal(struct vp *vp, struct target *t)
 		return;
 	if (wall < t->next_heal || vp->n_heal >= c->max_heals)
 		return;
-	storm = storm_check(vp);
+	/* Counting every target is O(n): not more than ten times a second,
+	 * however many down targets ask. */
+	if (now_us() - vp->storm_at >= 100000) {
+		vp->storm_at = now_us();
+		vp->storm_now = storm_check(vp);
+	}
+	storm = vp->storm_now;
 	if (storm != vp->storm) {
 		vp->storm = storm;
 		vmh_log(storm ? VMH_LOG_WARNING : VMH_LOG_NOTICE,
@@ -1743,12 +1751,13 @@ refresh_worker(struct vp *vp, const void *arg, int fd)
 		for (k = 0; ips != NULL && vm->ips != NULL && vm->ips[k]; k++)
 			json_array_append_new(ips, json_string(vm->ips[k]));
 		o = json_pack("{s:s, s:s?, s:i, s:s?, s:s?, s:i, s:s?, s:o?, "
-			      "s:s?}",
+			      "s:s?, s:I}",
 			      "id", vm->id, "name", vm->name, "state",
 			      (int)vm->state, "state_text", vm->state_text,
 			      "host", vm->host_name, "host_state", hs, "probe",
 			      probe, "ips", ips, "gave_up",
-			      vmh_attr_get(vm->attrs, gave_attr));
+			      vmh_attr_get(vm->attrs, gave_attr), "stime",
+			      (json_int_t)vm->stime);
 		if (o != NULL)
 			json_array_append_new(arr, o);
 	}
@@ -1793,7 +1802,7 @@ refresh_start(struct vp *vp, long long now)
 /* The address to probe: ip= when it is one of the VM's, else the first
  * numeric one. NULL (with why) when there is none. */
 static const char *
-pick_addr(const struct target *t, json_t *ips, char *why, size_t wlen)
+pick_addr(const char *spec_text, json_t *ips, char *why, size_t wlen)
 {
 	struct sockaddr_storage want, ss;
 	socklen_t len;
@@ -1802,8 +1811,8 @@ pick_addr(const struct target *t, json_t *ips, char *why, size_t wlen)
 	struct vmh_vp_spec spec;
 	char ip[VMH_NETCHECK_ADDR_TEXTLEN] = "";
 
-	/* The spec is parsed again: t->spec is not updated yet. */
-	if (vmh_vp_spec_parse(t->spec_text, &spec, NULL) == VMH_OK) {
+	/* The spec is parsed again: the target's is not updated yet. */
+	if (vmh_vp_spec_parse(spec_text, &spec, NULL) == VMH_OK) {
 		if (spec.ip != NULL)
 			vmh_strlcpy(ip, spec.ip, sizeof(ip));
 		vmh_vp_spec_clear(&spec);
@@ -1879,14 +1888,59 @@ apply_vm_state(struct vp *vp, struct target *t, json_t *vm, long long now)
 	}
 }
 
+static int
+cfg_vm_cmp(const void *a, const void *b)
+{
+	return strcmp((*(struct target *const *)a)->vm_id,
+		      (*(struct target *const *)b)->vm_id);
+}
+
+/* The configured targets that name a VM, sorted by VM ID (allocated, may
+ * be NULL when there are none). */
+static struct target **
+cfg_vm_index(struct vp *vp, size_t *n)
+{
+	struct target **v;
+	size_t i;
+
+	*n = 0;
+	if ((v = calloc(vp->n_slots + 1, sizeof(*v))) == NULL)
+		return NULL;
+	for (i = 0; i < vp->n_slots; i++)
+		if (vp->slots[i] != NULL && !vp->slots[i]->from_cloud &&
+		    vp->slots[i]->vm_id != NULL)
+			v[(*n)++] = vp->slots[i];
+	qsort(v, *n, sizeof(*v), cfg_vm_cmp);
+	return v;
+}
+
+/* The first index of VM id in the sorted index, or n. */
+static size_t
+cfg_vm_find(struct target **v, size_t n, const char *id)
+{
+	size_t lo = 0, hi = n;
+
+	while (lo < hi) {
+		size_t mid = lo + (hi - lo) / 2;
+
+		if (strcmp(v[mid]->vm_id, id) < 0)
+			lo = mid + 1;
+		else
+			hi = mid;
+	}
+	return lo;
+}
+
 static void
 refresh_finished(struct vp *vp, struct child *c, int status)
 {
-	long long now = now_us();
+	long long now = now_us(), wall_ms, stime;
 	json_t *j = NULL, *vms, *vm;
 	json_error_t je;
-	struct target *t;
-	size_t i, k;
+	struct target *t, **cfg = NULL;
+	size_t i, k, n_cfg = 0;
+	struct timespec ts;
+	int new_vm = 0;
 	char key[96], why[160];
 	const char *id, *probe, *addr, *name;
 
@@ -1916,9 +1970,12 @@ refresh_finished(struct vp *vp, struct child *c, int status)
 		vmh_log(VMH_LOG_NOTICE, "the cloud answers again");
 	vp->refresh_ok = 1;
 	vp->refresh_err[0] = '\0';
+	clock_gettime(CLOCK_REALTIME, &ts);
+	wall_ms = (long long)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
 	vp->last_refresh_wall = vmh_wall_s();
 	vms = json_object_get(j, "vms");
 	vp->refresh_vms = json_array_size(vms);
+	cfg = cfg_vm_index(vp, &n_cfg);
 	for (i = 0; i < vp->n_slots; i++)
 		if (vp->slots[i] != NULL && vp->slots[i]->from_cloud)
 			vp->slots[i]->seen = 0;
@@ -1930,13 +1987,10 @@ refresh_finished(struct vp *vp, struct child *c, int status)
 		if (id == NULL)
 			continue;
 		/* Configured targets naming this VM follow its state. */
-		for (k = 0; k < vp->n_slots; k++) {
-			t = vp->slots[k];
-			if (t != NULL && !t->from_cloud && t->vm_id != NULL &&
-			    strcmp(t->vm_id, id) == 0) {
-				apply_vm_state(vp, t, vm, now);
-				target_schedule(vp, t, now);
-			}
+		for (k = cfg_vm_find(cfg, n_cfg, id);
+		     k < n_cfg && strcmp(cfg[k]->vm_id, id) == 0; k++) {
+			apply_vm_state(vp, cfg[k], vm, now);
+			target_schedule(vp, cfg[k], now);
 		}
 		if (probe == NULL || !vp->vc->cloud_targets)
 			continue;
@@ -1951,15 +2005,15 @@ refresh_finished(struct vp *vp, struct child *c, int status)
 				break;
 			}
 			/* A VM found running now may have booted long ago:
-			 * its first results count at once. */
+			 * its first results count at once, unless it was
+			 * created less than an initial delay ago. */
 			t->from_cloud = 1;
+			new_vm = 1;
 		}
 		t->seen = 1;
 		why[0] = '\0';
-		if (set_str(&t->spec_text, probe) < 0)
-			continue;
-		addr =
-		    pick_addr(t, json_object_get(vm, "ips"), why, sizeof(why));
+		addr = pick_addr(probe, json_object_get(vm, "ips"), why,
+				 sizeof(why));
 		if (target_apply(vp, t, probe, addr, id, 1, now) < 0)
 			continue;
 		if (addr == NULL && t->spec_ok && t->spec.kind != VMH_VP_EXEC) {
@@ -1969,8 +2023,17 @@ refresh_finished(struct vp *vp, struct child *c, int status)
 			vmh_strlcpy(t->note, why, sizeof(t->note));
 		}
 		apply_vm_state(vp, t, vm, now);
+		stime = json_integer_value(json_object_get(vm, "stime"));
+		if (new_vm && t->spec_ok && stime > 0 &&
+		    stime * 1000 + t->spec.initial_delay_ms > wall_ms)
+			t->not_before =
+			    now + (stime * 1000 + t->spec.initial_delay_ms -
+				   wall_ms) *
+				      1000;
+		new_vm = 0;
 		target_schedule(vp, t, now);
 	}
+	free(cfg);
 	/* VMs gone, or whose attribute was removed. */
 	for (i = 0; i < vp->n_slots; i++) {
 		t = vp->slots[i];
@@ -2803,7 +2866,10 @@ once_print(struct vp *vp)
 		    json_pack("{s:O, s:i, s:i}", "targets", vp->once_report,
 			      "failed", vp->once_failed, "total",
 			      (int)json_array_size(vp->once_report));
-		char *s = doc != NULL ? json_dumps(doc, JSON_INDENT(2)) : NULL;
+		char *s = doc != NULL
+			      ? json_dumps(doc, JSON_INDENT(2) |
+						    JSON_REAL_PRECISION(6))
+			      : NULL;
 
 		if (s != NULL)
 			printf("%s\n", s);
@@ -3081,7 +3147,8 @@ vmh_vmprobe_status(const struct vmh_conf *conf, int json, int verbose, FILE *f,
 				     "within %d ms",
 				     pid, VP_STATUS_WAIT_MS);
 	if (json) {
-		char *text = json_dumps(s, JSON_INDENT(2));
+		char *text =
+		    json_dumps(s, JSON_INDENT(2) | JSON_REAL_PRECISION(6));
 
 		if (text != NULL)
 			fprintf(f, "%s\n", text);

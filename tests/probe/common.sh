@@ -33,6 +33,8 @@ cleanup_all() {
 	rm -rf "$T"
 }
 trap cleanup_all EXIT
+# A killed test (^C, a closed pipe) still stops what it started.
+trap 'exit 1' INT TERM HUP PIPE
 
 ok() { echo "PASS: $*"; pass=$((pass + 1)); }
 ko() {
@@ -68,7 +70,12 @@ responder_start() {
 	"$RESPONDER" --control-file "$T/rctl" "${args[@]}" \
 		>"$T/responder.log" 2>&1 &
 	RESP_PID=$!
-	wait_for 5 test -s "$T/rctl"
+	if ! wait_for 10 test -s "$T/rctl" || ! kill -0 "$RESP_PID" 2>/dev/null
+	then
+		echo "FAIL: the responder did not start:"
+		sed 's/^/  /' "$T/responder.log"
+		exit 1
+	fi
 }
 
 rctl() {

@@ -20,7 +20,10 @@ cat >"$T/scenario.json" <<JSON
   {"id":1,"host":"host1","cpu":1,"memory":512,"name":"b","user_template":{"HA_PROBE":"$P"},$(nic 2)},
   {"id":2,"host":"host2","cpu":1,"memory":512,"name":"c","user_template":{"HA_PROBE":"$P"},$(nic 3)},
   {"id":3,"host":"host1","cpu":1,"memory":512,"name":"d","user_template":{"HA_PROBE":"$P","HA":"no"},$(nic 4)},
-  {"id":4,"host":"host3","cpu":1,"memory":512,"name":"e",$(nic 5)}]}
+  {"id":4,"host":"host3","cpu":1,"memory":512,"name":"e",$(nic 5)},
+  {"id":5,"host":"host3","cpu":1,"memory":512,"name":"f","user_template":{"HA_PROBE":"udp:53"},$(nic 6)},
+  {"id":6,"host":"host3","cpu":1,"memory":512,"name":"g","user_template":{"HA_PROBE":"tcp:26000 ip=10.9.9.9"},$(nic 7)},
+  {"id":7,"host":"host3","cpu":1,"memory":512,"name":"h","user_template":{"HA_PROBE":"tcp:26000 fall=1 initial_delay=1m"},$(nic 8)}]}
 JSON
 onesim_start "$T/scenario.json" || exit 1
 responder_start 127.71.0.1:26000 127.71.0.2:26000 127.71.0.3:26000 \
@@ -55,8 +58,13 @@ for i in 0 1 2 3; do
 	check "VM $i found through HA_PROBE and its NIC, comes up" \
 		wait_for 6 is_state "$n" up
 done
-check "VM 4 (no HA_PROBE) is not a target" \
-	sh -c "'$VM_PROBE' -c '$T/vmheal.conf' --status -v | grep -vq 'vm-4'"
+"$VM_PROBE" -c "$T/vmheal.conf" --status -v >"$T/status.txt"
+check "VM 4 (no HA_PROBE) is not a target" sh -c "! grep -q vm-4 '$T/status.txt'"
+check "VM 5: a bad HA_PROBE is shown, not probed" \
+	grep -q "vm-5/f .*bad-probe.*'udp:53' is not a probe" "$T/status.txt"
+check "  and logged" grep -q "vm-5/f: HA_PROBE \"udp:53\": .*not probed" "$T/vp.log"
+check "VM 6: ip= must be one of its addresses" \
+	grep -q "vm-6/g .*ip=10.9.9.9 is not one of the VM's addresses" "$T/status.txt"
 
 # host2 fails (partition): host_error owns VM 2, whatever its probe says.
 onesim_ctl fail-host host2 >/dev/null
@@ -80,6 +88,9 @@ sleep 2
 check "nothing more after giving up" \
 	vm_calls_are 0 "action:reboot-hard recover:4 recover:4 update:HA_GAVE_UP"
 check "VM 1 (healthy): never touched" vm_calls_are 1 ""
+check "VM 7 (created less than its initial delay ago): not judged" \
+	is_state vm-7/h unknown
+check "  not touched" vm_calls_are 7 ""
 check "VM 2 (host in ERROR): never touched" vm_calls_are 2 ""
 check "VM 3 (HA=no): never touched" vm_calls_are 3 ""
 check "VM 2: not probed while its host is in ERROR" \
