@@ -21,7 +21,7 @@
 #define HTTP_POLL_MS          1000
 #define HTTP_URL_MSG_MAX      200
 #define HTTP_SNIPPET_MAX      160
-#define HTTP_ASYNC_IDLE_MAX   32 /* easy handles kept by an async client */
+#define HTTP_ASYNC_IDLE_MAX   4 /* easy handles kept by an async client */
 
 struct vmh_http {
 	CURLM *multi;

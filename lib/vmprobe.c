@@ -20,6 +20,9 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <jansson.h>
+#ifdef __GLIBC__
+#include <malloc.h>
+#endif
 #include <signal.h>
 #include <stdint.h>
 #include <stdio.h>
@@ -215,8 +218,9 @@ struct vp {
 	size_t refresh_vms;
 	int storm;
 	int storm_now;
-	long long storm_at; /* us, when storm_now was computed */
-	int pings_drained;  /* in this run_due() */
+	long long trimmed_at; /* us, the last malloc_trim() */
+	long long storm_at;   /* us, when storm_now was computed */
+	int pings_drained;    /* in this run_due() */
 	unsigned long status_seq;
 	int status_running;
 	int status_again;
@@ -2637,6 +2641,19 @@ dispatch(struct vp *vp, const struct epoll_event *ev)
 	}
 }
 
+/* After a burst (thousands of HTTP transfers stuck in flight, a large
+ * status), give freed memory back to the system once a minute. */
+static void
+housekeeping(struct vp *vp, long long now)
+{
+	if (now - vp->trimmed_at < 60 * 1000000LL)
+		return;
+	vp->trimmed_at = now;
+#ifdef __GLIBC__
+	(void)malloc_trim(0);
+#endif
+}
+
 static int
 ms_until(long long when, long long now)
 {
@@ -2675,6 +2692,7 @@ loop(struct vp *vp)
 			vp->next_metrics =
 			    now + vp->vc->metrics_interval_s * 1000000LL;
 			write_metrics(vp);
+			housekeeping(vp, now);
 		}
 		if (vp->opts->once && vp->once_refreshed &&
 		    vp->once_pending <= 0)

@@ -447,17 +447,16 @@ class _Handler(BaseHTTPRequestHandler):
             return
         response, outcome, record = app.api.call(method, params)
         app.counters.outcome(method, outcome)
-        try:
-            self._answer(app, method, kind, response, record)
-        finally:
-            # The call was executed: it is in the ledger even when the
-            # client went away before the answer (a killed hook), or a
-            # test would miss a recovery that really happened.
-            if record is not None:
-                record["executed"] = True
-                if kind:
-                    record["injected"] = kind
-                app.ledger.append(record)
+        # The call was executed: it goes into the ledger before the answer
+        # leaves, so that it is there even when the client goes away (a
+        # killed hook), and records keep the order in which clients saw
+        # their answers. "delivered" is filled in once the answer is out.
+        if record is not None:
+            record["executed"] = True
+            if kind:
+                record["injected"] = kind
+            app.ledger.append(record)
+        self._answer(app, method, kind, response, record)
 
     def _answer(self, app, method, kind, response, record):
         delivered = True
