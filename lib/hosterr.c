@@ -416,22 +416,6 @@ items_free(struct incident *in)
 	in->n = 0;
 }
 
-static const char *
-jstr(const json_t *o, const char *key)
-{
-	const char *s = json_string_value(json_object_get(o, key));
-
-	return s != NULL ? s : "";
-}
-
-static long long
-jint(const json_t *o, const char *key, long long dflt)
-{
-	json_t *v = json_object_get(o, key);
-
-	return json_is_integer(v) ? json_integer_value(v) : dflt;
-}
-
 /* Rebuild the items from a journal's plan record. */
 static enum vmh_rc
 load_plan(struct incident *in, const json_t *plan, struct vmh_error *err)
@@ -451,18 +435,19 @@ load_plan(struct incident *in, const json_t *plan, struct vmh_error *err)
 	{
 		struct item *it = &in->items[in->n++];
 
-		it->id = strdup(jstr(v, "id"));
-		it->name = strdup(jstr(v, "name"));
-		it->plan.action = (enum vmh_ha_action)jint(v, "action", 0);
-		it->plan.priority = (int)jint(v, "prio", 0);
-		it->plan.skip = (enum vmh_skip)jint(v, "skip", 0);
-		vmh_strlcpy(it->plan.note, jstr(v, "note"),
+		it->id = strdup(vmh_journal_str(v, "id"));
+		it->name = strdup(vmh_journal_str(v, "name"));
+		it->plan.action =
+		    (enum vmh_ha_action)vmh_journal_int(v, "action", 0);
+		it->plan.priority = (int)vmh_journal_int(v, "prio", 0);
+		it->plan.skip = (enum vmh_skip)vmh_journal_int(v, "skip", 0);
+		vmh_strlcpy(it->plan.note, vmh_journal_str(v, "note"),
 			    sizeof(it->plan.note));
-		it->state = (int)jint(v, "state", -1);
-		it->lcm = (int)jint(v, "lcm", -1);
-		it->seq = jint(v, "seq", -1);
-		it->resched = (int)jint(v, "resched", 0);
-		it->vstate = (int)jint(v, "vstate", -1);
+		it->state = (int)vmh_journal_int(v, "state", -1);
+		it->lcm = (int)vmh_journal_int(v, "lcm", -1);
+		it->seq = vmh_journal_int(v, "seq", -1);
+		it->resched = (int)vmh_journal_int(v, "resched", 0);
+		it->vstate = (int)vmh_journal_int(v, "vstate", -1);
 		if (it->id == NULL || it->name == NULL)
 			return vmh_error_set(err, VMH_E_NOMEM, NULL, 0,
 					     "out of memory");
@@ -506,16 +491,17 @@ resume_journal(struct incident *in, struct vmh_error *err)
 			  in->j.path);
 	json_array_foreach(recs, i, r)
 	{
-		const char *ev = jstr(r, "ev");
+		const char *ev = vmh_journal_str(r, "ev");
 		struct item *it;
 
 		if (strcmp(ev, "begin") == 0) {
 			in->begun = 1;
-			in->mode =
-			    (enum vmh_ha_action)jint(r, "mode", in->mode);
+			in->mode = (enum vmh_ha_action)vmh_journal_int(
+			    r, "mode", in->mode);
 		} else if (strcmp(ev, "fenced") == 0) {
 			in->fenced = 1;
-			set_str(&in->report->fence_how, jstr(r, "how"));
+			set_str(&in->report->fence_how,
+				vmh_journal_str(r, "how"));
 		} else if (strcmp(ev, "unfenced") == 0) {
 			in->unfenced = 1;
 		} else if (strcmp(ev, "plan") == 0) {
@@ -534,19 +520,22 @@ resume_journal(struct incident *in, struct vmh_error *err)
 					it->intent = 1;
 			}
 		} else if (strcmp(ev, "result") == 0) {
-			it = find_item(in, jstr(r, "vm"));
+			it = find_item(in, vmh_journal_str(r, "vm"));
 			if (it != NULL &&
 			    json_is_true(json_object_get(r, "ok")))
 				it->sent = 1;
 		} else if (strcmp(ev, "verified") == 0) {
-			it = find_item(in, jstr(r, "vm"));
+			it = find_item(in, vmh_journal_str(r, "vm"));
 			if (it != NULL) {
 				it->sent = 1;
 				it->done = 1;
-				it->outcome = (enum vmh_vm_outcome)jint(
-				    r, "outcome", VMH_OUT_FAILED);
-				set_str(&it->new_host, jstr(r, "host"));
-				set_str(&it->detail, jstr(r, "detail"));
+				it->outcome =
+				    (enum vmh_vm_outcome)vmh_journal_int(
+					r, "outcome", VMH_OUT_FAILED);
+				set_str(&it->new_host,
+					vmh_journal_str(r, "host"));
+				set_str(&it->detail,
+					vmh_journal_str(r, "detail"));
 			}
 		} else if (strcmp(ev, "end") == 0 ||
 			   strcmp(ev, "fence_failed") == 0) {
@@ -2015,7 +2004,7 @@ summarise(const char *path, const char *host, struct vmh_error *err)
 	sum = json_object();
 	json_array_foreach(recs, i, r)
 	{
-		const char *ev = jstr(r, "ev");
+		const char *ev = vmh_journal_str(r, "ev");
 		json_t *v;
 		size_t k;
 
@@ -2034,10 +2023,12 @@ summarise(const char *path, const char *host, struct vmh_error *err)
 		} else if (strcmp(ev, "plan") == 0) {
 			json_array_foreach(json_object_get(r, "vms"), k, v)
 			{
-				const char *st =
-				    jint(v, "skip", 0) ? "skipped" : "planned";
+				const char *st = vmh_journal_int(v, "skip", 0)
+						     ? "skipped"
+						     : "planned";
 
-				json_object_set_new(vms, jstr(v, "id"),
+				json_object_set_new(vms,
+						    vmh_journal_str(v, "id"),
 						    json_string(st));
 			}
 		} else if (strcmp(ev, "intent") == 0) {
@@ -2050,23 +2041,24 @@ summarise(const char *path, const char *host, struct vmh_error *err)
 			}
 		} else if (strcmp(ev, "result") == 0) {
 			json_object_set_new(
-			    vms, jstr(r, "vm"),
+			    vms, vmh_journal_str(r, "vm"),
 			    json_string(json_is_true(json_object_get(r, "ok"))
 					    ? "accepted"
 					    : "refused"));
 		} else if (strcmp(ev, "verified") == 0) {
 			json_object_set_new(
-			    vms, jstr(r, "vm"),
-			    json_string(outcome_name((enum vmh_vm_outcome)jint(
-				r, "outcome", VMH_OUT_FAILED))));
+			    vms, vmh_journal_str(r, "vm"),
+			    json_string(outcome_name(
+				(enum vmh_vm_outcome)vmh_journal_int(
+				    r, "outcome", VMH_OUT_FAILED))));
 		} else if (strcmp(ev, "end") == 0) {
-			state = jstr(r, "outcome");
+			state = vmh_journal_str(r, "outcome");
 		} else if (strcmp(ev, "fence_failed") == 0) {
 			state = "fencing failed";
 		}
 	}
-	if (host != NULL && strcmp(jstr(sum, "host"), host) != 0 &&
-	    strcmp(jstr(sum, "host_id"), host) != 0) {
+	if (host != NULL && strcmp(vmh_journal_str(sum, "host"), host) != 0 &&
+	    strcmp(vmh_journal_str(sum, "host_id"), host) != 0) {
 		json_decref(sum);
 		sum = NULL;
 		goto done;
@@ -2083,8 +2075,8 @@ done:
 static int
 by_started(const void *a, const void *b)
 {
-	json_int_t x = jint(*(json_t *const *)a, "started", 0);
-	json_int_t y = jint(*(json_t *const *)b, "started", 0);
+	json_int_t x = vmh_journal_int(*(json_t *const *)a, "started", 0);
+	json_int_t y = vmh_journal_int(*(json_t *const *)b, "started", 0);
 
 	return x < y ? -1 : x > y;
 }
@@ -2145,11 +2137,13 @@ vmh_hosterr_status(const struct vmh_conf *conf, const char *host, int json,
 		const char *id;
 
 		fprintf(f, "host %s (id %s): %s, fenced: %s, journal %s\n",
-			jstr(s, "host"), jstr(s, "host_id"), jstr(s, "state"),
+			vmh_journal_str(s, "host"),
+			vmh_journal_str(s, "host_id"),
+			vmh_journal_str(s, "state"),
 			json_is_string(json_object_get(s, "fenced"))
-			    ? jstr(s, "fenced")
+			    ? vmh_journal_str(s, "fenced")
 			    : "no",
-			jstr(s, "journal"));
+			vmh_journal_str(s, "journal"));
 		json_object_foreach(json_object_get(s, "vms"), id, v)
 		{
 			fprintf(f, "  VM %s: %s\n", id, json_string_value(v));

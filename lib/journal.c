@@ -236,6 +236,22 @@ done:
 	return rc;
 }
 
+const char *
+vmh_journal_str(const json_t *rec, const char *key)
+{
+	const char *s = json_string_value(json_object_get(rec, key));
+
+	return s != NULL ? s : "";
+}
+
+long long
+vmh_journal_int(const json_t *rec, const char *key, long long dflt)
+{
+	json_t *v = json_object_get(rec, key);
+
+	return json_is_integer(v) ? json_integer_value(v) : dflt;
+}
+
 enum vmh_rc
 vmh_journal_archive(const char *dir, const char *name, const char *suffix,
 		    struct vmh_error *err)

@@ -50,6 +50,12 @@ void vmh_journal_close(struct vmh_journal *j);
 enum vmh_rc vmh_journal_read(const char *path, json_t **records, int *torn,
 			     struct vmh_error *err);
 
+/* A record's string member, "" when absent or not a string. */
+const char *vmh_journal_str(const json_t *rec, const char *key);
+
+/* A record's integer member, dflt when absent or not an integer. */
+long long vmh_journal_int(const json_t *rec, const char *key, long long dflt);
+
 /* Move dir/name.journal aside to dir/name.SUFFIX.journal (rename is atomic,
  * the directory is fsynced). */
 enum vmh_rc vmh_journal_archive(const char *dir, const char *name,

@@ -1628,22 +1628,6 @@ end_episode(struct run *r, const char *outcome)
 		log_warnx("%s", err.text);
 }
 
-static const char *
-jstr(const json_t *o, const char *key)
-{
-	const char *s = json_string_value(json_object_get(o, key));
-
-	return s != NULL ? s : "";
-}
-
-static long long
-jint(const json_t *o, const char *key, long long dflt)
-{
-	json_t *v = json_object_get(o, key);
-
-	return json_is_integer(v) ? json_integer_value(v) : dflt;
-}
-
 /* Read the journal: is an episode open, and where did it stop? */
 static enum vmh_rc
 load_journal(struct run *r, struct vmh_error *err)
@@ -1661,11 +1645,11 @@ load_journal(struct run *r, struct vmh_error *err)
 			  r->j.path);
 	json_array_foreach(recs, i, rec)
 	{
-		const char *ev = jstr(rec, "ev");
+		const char *ev = vmh_journal_str(rec, "ev");
 
 		if (strcmp(ev, "begin") == 0) {
-			r->ep = jint(rec, "ep", 0);
-			idx = key_index(jstr(rec, "key"));
+			r->ep = vmh_journal_int(rec, "ep", 0);
+			idx = key_index(vmh_journal_str(rec, "key"));
 			r->key = idx >= 0 ? key_name(idx) : NULL;
 			r->n_steps = 0;
 			json_array_foreach(json_object_get(rec, "steps"), k, s)
@@ -1680,24 +1664,27 @@ load_journal(struct run *r, struct vmh_error *err)
 			r->next = 0;
 			r->pending = -1;
 			intents = ok_seen = 0;
-		} else if (r->ep == 0 || jint(rec, "ep", -1) != r->ep) {
+		} else if (r->ep == 0 ||
+			   vmh_journal_int(rec, "ep", -1) != r->ep) {
 			continue; /* gave_up, marked, or another episode */
 		} else if (strcmp(ev, "intent") == 0) {
-			r->pending = (int)jint(rec, "step", 0);
+			r->pending = (int)vmh_journal_int(rec, "step", 0);
 			r->next = r->pending + 1;
 			r->pending_ok = 0;
-			r->snap.state = (int)jint(rec, "state", -1);
-			r->snap.lcm = (int)jint(rec, "lcm", -1);
-			r->snap.seq = jint(rec, "seq", -1);
-			r->snap.vstate = (int)jint(rec, "vstate", -1);
-			r->snap.resched = (int)jint(rec, "resched", 0);
+			r->snap.state = (int)vmh_journal_int(rec, "state", -1);
+			r->snap.lcm = (int)vmh_journal_int(rec, "lcm", -1);
+			r->snap.seq = vmh_journal_int(rec, "seq", -1);
+			r->snap.vstate =
+			    (int)vmh_journal_int(rec, "vstate", -1);
+			r->snap.resched =
+			    (int)vmh_journal_int(rec, "resched", 0);
 			intents++;
 		} else if (strcmp(ev, "result") == 0) {
-			if (jint(rec, "step", -1) == r->pending &&
+			if (vmh_journal_int(rec, "step", -1) == r->pending &&
 			    json_is_true(json_object_get(rec, "ok")))
 				r->pending_ok = 1;
 		} else if (strcmp(ev, "verified") == 0) {
-			if (jint(rec, "step", -1) == r->pending)
+			if (vmh_journal_int(rec, "step", -1) == r->pending)
 				r->pending = -1;
 			if (json_is_true(json_object_get(rec, "ok")))
 				ok_seen = 1;
