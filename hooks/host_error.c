@@ -164,45 +164,6 @@ parse(int argc, char **argv, struct args *a)
 	return -1;
 }
 
-/* Read the hook's arguments from stdin into *tokens (split on blanks). */
-static enum vmh_rc
-read_stdin_args(struct vmh_buf *in, char **tokens, int *n,
-		struct vmh_error *err)
-{
-	char chunk[65536], *p;
-	ssize_t r;
-
-	*n = 0;
-	while ((r = read(0, chunk, sizeof(chunk))) != 0) {
-		if (r < 0)
-			return vmh_error_errno(err, errno, "stdin",
-					       "cannot read the arguments");
-		if (vmh_buf_append(in, chunk, (size_t)r) != VMH_OK)
-			return vmh_error_set(err, VMH_E_DATA, "stdin", 0,
-					     "arguments larger than %d bytes",
-					     STDIN_MAX);
-	}
-	if (in->len != strlen(vmh_buf_str(in)))
-		return vmh_error_set(err, VMH_E_DATA, "stdin", 0,
-				     "arguments contain a NUL byte");
-	/* Split in place on blanks, as host_error.rb's split(' ') does. */
-	for (p = in->data; p != NULL && *p != '\0';) {
-		while (*p == ' ' || *p == '\t' || *p == '\r' || *p == '\n')
-			*p++ = '\0';
-		if (*p == '\0')
-			break;
-		if (*n >= STDIN_TOKENS_MAX)
-			return vmh_error_set(err, VMH_E_DATA, "stdin", 0,
-					     "more than %d arguments",
-					     STDIN_TOKENS_MAX);
-		tokens[(*n)++] = p;
-		while (*p != '\0' && *p != ' ' && *p != '\t' && *p != '\r' &&
-		       *p != '\n')
-			p++;
-	}
-	return VMH_OK;
-}
-
 int
 main(int argc, char **argv)
 {
@@ -233,7 +194,8 @@ main(int argc, char **argv)
 	}
 	if (!a.status && !a.restore && a.positional == NULL &&
 	    a.opts.host == NULL && !a.cli.check_config) {
-		if (read_stdin_args(&in, tokens, &n, &err) != VMH_OK) {
+		if (vmh_cli_stdin_args(&in, tokens, STDIN_TOKENS_MAX, &n,
+				       &err) != VMH_OK) {
 			status = vmh_cli_fail(&err);
 			goto done;
 		}
