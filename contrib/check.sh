@@ -158,6 +158,15 @@ if [ "${VMH_SKIP_DISTCHECK:-0}" != 1 ] && [ -d "$build_root/werror" ]; then
 			head -n 2
 	else
 		tail -n 60 "$build_root/distcheck.out"
+		# The tests' own logs, which distcheck leaves in its tree when
+		# it fails, say what went wrong; count those tests as failed.
+		for f in $(find "$build_root/werror" -path '*/_build/sub/*' \
+			-name '*.log' ! -name test-suite.log \
+			-exec grep -l -E '^(FAIL|ERROR)' {} + 2>/dev/null); do
+			echo "--- $f"
+			cat "$f"
+			total_fail=$((total_fail + 1))
+		done
 		failed_stages+=(distcheck)
 	fi
 fi
