@@ -230,6 +230,19 @@ vmh_cloud_datastore_shared(struct vmh_cloud *c, long long ds_id, int *shared,
 	return c->drv->datastore_shared(c->state, ds_id, shared, err);
 }
 
+enum vmh_rc
+vmh_cloud_vm_stop_cause(struct vmh_cloud *c, const char *id,
+			enum vmh_stop_cause *cause, char *detail, size_t dlen,
+			struct vmh_error *err)
+{
+	*cause = VMH_STOP_UNKNOWN;
+	if (detail != NULL && dlen > 0)
+		detail[0] = '\0';
+	if (c->drv->vm_stop_cause == NULL)
+		return VMH_OK;
+	return c->drv->vm_stop_cause(c->state, id, cause, detail, dlen, err);
+}
+
 void *
 vmh__cloud_state(struct vmh_cloud *c, const struct vmh_cloud_driver *drv)
 {

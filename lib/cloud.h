@@ -74,6 +74,14 @@ struct vmh_host_list {
 	size_t n;
 };
 
+/* Why a stopped VM is stopped (vmh_cloud_vm_stop_cause). */
+enum vmh_stop_cause {
+	VMH_STOP_UNKNOWN = 0, /* the cloud keeps no record that tells */
+	VMH_STOP_REQUESTED,   /* someone asked for it (a user's stop) */
+	VMH_STOP_UNEXPECTED,  /* nobody did: the guest powered off or
+				 crashed, and the cloud only noticed */
+};
+
 struct vmh_vm {
 	char *id;
 	char *name;
@@ -89,9 +97,16 @@ struct vmh_vm {
 	int resched;           /* ONE RESCHED flag: a resched is pending */
 	char **attrs;          /* USER_TEMPLATE / metadata: KEY, value, ... */
 	long long stime;       /* start time, epoch seconds, 0 if unknown */
+	int busy; /* the cloud is working on it (Nova: a task_state such as
+		     reboot_started_hard); ONE shows that in the LCM state */
+	enum vmh_stop_cause stop_cause; /* not read by the drivers: filled
+					   by callers that asked
+					   vmh_cloud_vm_stop_cause() */
 	char **ips; /* its NICs' addresses, NULL-terminated, or NULL: ONE
 		       TEMPLATE/NIC IP, IP6, IP6_GLOBAL, IP6_ULA per NIC in
-		       order (vm_probe's targets); Nova: not filled yet */
+		       order (vm_probe's targets); Nova: the server's
+		       "addresses", fixed before floating, IPv4 before
+		       IPv6, no duplicates, at most 32 */
 };
 
 struct vmh_vm_list {
@@ -212,6 +227,19 @@ enum vmh_rc vmh_cloud_run_ops(struct vmh_cloud *c, struct vmh_vm_op *ops,
  * 1 (Nova's evacuate handles both). */
 enum vmh_rc vmh_cloud_datastore_shared(struct vmh_cloud *c, long long ds_id,
 				       int *shared, struct vmh_error *err);
+
+/*
+ * Why VM id is stopped, from the cloud's record of what was done to it.
+ * Nova: the newest instance action that changes the power state; a "stop"
+ * with no user is Nova's own power-state sync noticing a guest that went
+ * down by itself (unexpected), a "stop" by a user is requested, and a
+ * start, reboot, create, rebuild... as the newest means the server was
+ * meant to run (unexpected). OpenNebula keeps no such record: UNKNOWN.
+ * detail (may be NULL) gets a short "stop by <user> at <time>" text.
+ */
+enum vmh_rc vmh_cloud_vm_stop_cause(struct vmh_cloud *c, const char *id,
+				    enum vmh_stop_cause *cause, char *detail,
+				    size_t dlen, struct vmh_error *err);
 
 /* Convenience: one operation, synchronously. */
 enum vmh_rc vmh_cloud_vm_op(struct vmh_cloud *c, const char *vm_id,

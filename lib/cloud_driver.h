@@ -43,6 +43,10 @@ struct vmh_cloud_driver {
 	/* NULL: the hosts' VMs, host by host (vms_on_host). */
 	enum vmh_rc (*vm_list_all)(void *state, struct vmh_vm_list *out,
 				   struct vmh_error *err);
+	/* NULL: VMH_STOP_UNKNOWN. */
+	enum vmh_rc (*vm_stop_cause)(void *state, const char *id,
+				     enum vmh_stop_cause *cause, char *detail,
+				     size_t dlen, struct vmh_error *err);
 };
 
 extern const struct vmh_cloud_driver vmh__cloud_one_driver;

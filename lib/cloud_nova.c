@@ -6,7 +6,9 @@
  */
 #include "config.h"
 
+#include <arpa/inet.h>
 #include <jansson.h>
+#include <netinet/in.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -24,7 +26,8 @@
 #define NOVA_BACKOFF_MS 250
 #define NOVA_REASON_MAX 255
 #define NOVA_STATE_TEXT 200
-#define NOVA_LIST_MIN   4 /* vms_get: from this many, try a host listing */
+#define NOVA_LIST_MIN   4  /* vms_get: from this many, try a host listing */
+#define NOVA_MAX_ADDRS  32 /* addresses kept per server (vmh_vm.ips) */
 /* state_text of a server whose evacuation may or may not have failed */
 #define NOVA_EVAC_PENDING "ACTIVE/evacuation finishing"
 
@@ -556,6 +559,94 @@ strv_new(size_t n)
 	return calloc(n + 1, sizeof(char *));
 }
 
+/* One entry of a server's "addresses": its family (AF_INET, AF_INET6) and
+ * canonical text, or 0 when it is not an object with a numeric "addr". */
+static int
+addr_entry(const json_t *e, char *text, size_t len)
+{
+	unsigned char bin[sizeof(struct in6_addr)];
+	const char *a = jstr(e, "addr");
+
+	if (!json_is_object(e) || a == NULL)
+		return 0;
+	if (inet_pton(AF_INET, a, bin) == 1)
+		return inet_ntop(AF_INET, bin, text, (socklen_t)len) != NULL
+			   ? AF_INET
+			   : 0;
+	if (inet_pton(AF_INET6, a, bin) == 1)
+		return inet_ntop(AF_INET6, bin, text, (socklen_t)len) != NULL
+			   ? AF_INET6
+			   : 0;
+	return 0;
+}
+
+/*
+ * vmh_vm.ips from a server's "addresses" ({"net": [{"addr": "10.0.0.5",
+ * "version": 4, "OS-EXT-IPS:type": "fixed"}, ...], ...}): fixed addresses
+ * (or entries without a type) first, then floating ones, IPv4 before IPv6
+ * within each, networks and entries in Nova's order, without duplicates,
+ * at most NOVA_MAX_ADDRS. Entries that are not objects, or whose addr is
+ * not a numeric address, are skipped; the family comes from the address
+ * itself, not from "version". *out stays NULL when none is usable.
+ */
+static int
+server_addrs(json_t *addresses, char ***out)
+{
+	static const struct {
+		int floating;
+		int family;
+	} pass[] = {
+		{ 0, AF_INET },
+		{ 0, AF_INET6 },
+		{ 1, AF_INET },
+		{ 1, AF_INET6 },
+	};
+	char text[INET6_ADDRSTRLEN], **v = NULL;
+	const char *net, *type;
+	json_t *list, *e;
+	size_t p, i, k, n = 0;
+
+	*out = NULL;
+	if (!json_is_object(addresses))
+		return 0;
+	for (p = 0; p < sizeof(pass) / sizeof(pass[0]); p++)
+		json_object_foreach(addresses, net, list)
+		{
+			if (!json_is_array(list))
+				continue;
+			json_array_foreach(list, i, e)
+			{
+				if (n >= NOVA_MAX_ADDRS)
+					goto done;
+				type = jstr(e, "OS-EXT-IPS:type");
+				if ((type != NULL &&
+				     strcmp(type, "floating") == 0) !=
+					pass[p].floating ||
+				    addr_entry(e, text, sizeof(text)) !=
+					pass[p].family)
+					continue;
+				for (k = 0; k < n && strcmp(v[k], text) != 0;
+				     k++)
+					;
+				if (k < n)
+					continue;
+				if (v == NULL &&
+				    (v = strv_new(NOVA_MAX_ADDRS)) == NULL)
+					return -1;
+				if ((v[n] = strdup(text)) == NULL) {
+					for (k = 0; k < n; k++)
+						free(v[k]);
+					free(v);
+					return -1;
+				}
+				n++;
+			}
+		}
+done:
+	*out = v;
+	return 0;
+}
+
 static enum vmh_rc
 service_to_host(const json_t *s, struct vmh_host *h, struct vmh_error *err)
 {
@@ -712,6 +803,7 @@ server_to_vm(struct vmh_nova *n, const json_t *s, struct vmh_vm *vm,
 		goto fail;
 	hint_set(n, id, host);
 	vm->locked = json_is_true(json_object_get(s, "locked"));
+	vm->busy = task != NULL;
 	if (vmh_os_parse_time(jstr(s, "created"), &t) == VMH_OK)
 		vm->stime = t;
 	if ((vm->attrs = strv_new(json_is_object(md) ? 2 * json_object_size(md)
@@ -727,6 +819,8 @@ server_to_vm(struct vmh_nova *n, const json_t *s, struct vmh_vm *vm,
 				NULL)
 				goto fail;
 		}
+	if (server_addrs(json_object_get(s, "addresses"), &vm->ips) < 0)
+		goto fail;
 	return VMH_OK;
 fail:
 	vmh_vm_clear(vm);
@@ -833,6 +927,8 @@ drv_open(const struct vmh_conf *conf, void **state, struct vmh_error *err)
 	ho.max_response = conf->http_max_response;
 	ho.max_concurrency = n->concurrency;
 	ho.ca_file = n->creds->cacert;
+	ho.cert_file = n->creds->cert; /* file names only, Keystone and Nova */
+	ho.key_file = n->creds->key;
 	ho.insecure = n->creds->insecure;
 	if (n->creds->insecure)
 		log_warnx("openstack: TLS certificates are NOT verified "
@@ -843,6 +939,9 @@ drv_open(const struct vmh_conf *conf, void **state, struct vmh_error *err)
 		goto fail;
 	log_debug("openstack: credentials from %s, Keystone %s",
 		  n->creds->origin, n->creds->auth_url);
+	if (n->creds->cert != NULL) /* file names; the key is never read */
+		log_debug("openstack: TLS client certificate %s (%s)",
+			  n->creds->cert, n->creds->cert_from);
 	*state = n;
 	return VMH_OK;
 fail:
@@ -1933,6 +2032,91 @@ drv_calls(const void *state)
 	return vmh_http_requests(n->http);
 }
 
+/* Instance actions that leave a server meant to run, or meant to be down;
+ * the others (lock, resetState, migrate, resize, createImage...) say
+ * nothing about its power state. */
+static int
+power_intent(const char *action)
+{
+	static const char *const up[] = {
+		"create",   "start",    "reboot",       "rebuild",
+		"evacuate", "resume",   "unpause",      "unshelve",
+		"restore",  "unrescue", "revertResize", "live-migration",
+		NULL
+	};
+	static const char *const down[] = {
+		"stop",   "shelve", "shelveOffload", "suspend", "pause",
+		"rescue", NULL
+	};
+	size_t i;
+
+	for (i = 0; up[i] != NULL; i++)
+		if (strcmp(action, up[i]) == 0)
+			return 1;
+	for (i = 0; down[i] != NULL; i++)
+		if (strcmp(action, down[i]) == 0)
+			return -1;
+	return 0;
+}
+
+/* Nova records every API action with the caller's user; its own power-state
+ * sync, finding the guest of an ACTIVE server shut down or crashed, calls the
+ * stop API with an admin context that has no user. */
+static enum vmh_rc
+drv_vm_stop_cause(void *state, const char *id, enum vmh_stop_cause *cause,
+		  char *detail, size_t dlen, struct vmh_error *err)
+{
+	struct vmh_nova *n = state;
+	char path[256];
+	json_t *doc = NULL, *a;
+	const char *act, *user, *when;
+	size_t i;
+	enum vmh_rc rc;
+	int intent;
+
+	if (!id_ok(id))
+		return vmh_error_set(err, VMH_E_NOTFOUND, NULL, 0,
+				     "\"%s\" is not a Nova server id",
+				     id ? id : "");
+	snprintf(path, sizeof(path), "/servers/%s/os-instance-actions", id);
+	if ((rc = nova_call(n, "GET", path, NULL, NULL, NULL, &doc, err)) !=
+	    VMH_OK)
+		return rc;
+	/* newest first */
+	json_array_foreach(json_object_get(doc, "instanceActions"), i, a)
+	{
+		if ((act = jstr(a, "action")) == NULL ||
+		    (intent = power_intent(act)) == 0)
+			continue;
+		user = jstr(a, "user_id");
+		when = jstr(a, "start_time") ? jstr(a, "start_time") : "?";
+		if (intent > 0) {
+			*cause = VMH_STOP_UNEXPECTED;
+			if (detail != NULL)
+				snprintf(detail, dlen,
+					 "newest action %s at %s, nothing "
+					 "stopped it since",
+					 act, when);
+		} else if (strcmp(act, "stop") == 0 &&
+			   (user == NULL || *user == '\0')) {
+			*cause = VMH_STOP_UNEXPECTED;
+			if (detail != NULL)
+				snprintf(detail, dlen,
+					 "stopped by Nova's power-state sync "
+					 "at %s: the guest went down by itself",
+					 when);
+		} else {
+			*cause = VMH_STOP_REQUESTED;
+			if (detail != NULL)
+				snprintf(detail, dlen, "%s by user %.64s at %s",
+					 act, user ? user : "?", when);
+		}
+		break;
+	}
+	json_decref(doc);
+	return VMH_OK;
+}
+
 const struct vmh_cloud_driver vmh__cloud_nova_driver = {
 	.kind = "openstack",
 	.open = drv_open,
@@ -1949,6 +2133,7 @@ const struct vmh_cloud_driver vmh__cloud_nova_driver = {
 	.run_ops = drv_run_ops,
 	.calls = drv_calls,
 	.datastore_shared = NULL,
+	.vm_stop_cause = drv_vm_stop_cause,
 };
 
 /* ------------------------------------------------------- Nova extras */

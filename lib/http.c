@@ -30,6 +30,7 @@ struct vmh_http {
 	size_t idle_max; /* at most this many */
 	struct vmh_http_opts opts;
 	char *ca_file;
+	char *cert_file, *key_file;
 	unsigned long requests;
 	int async;                 /* switched to event-driven use */
 	struct vmh_http_events ev; /* the loop's callbacks when async */
@@ -105,9 +106,13 @@ vmh_http_new(const struct vmh_http_opts *opts, struct vmh_http **out,
 	if ((h = calloc(1, sizeof(*h))) == NULL)
 		goto nomem;
 	h->opts = *opts;
-	h->opts.ca_file = NULL;
-	if (opts->ca_file != NULL &&
-	    (h->ca_file = strdup(opts->ca_file)) == NULL)
+	h->opts.ca_file = h->opts.cert_file = h->opts.key_file = NULL;
+	if ((opts->ca_file != NULL &&
+	     (h->ca_file = strdup(opts->ca_file)) == NULL) ||
+	    (opts->cert_file != NULL &&
+	     (h->cert_file = strdup(opts->cert_file)) == NULL) ||
+	    (opts->key_file != NULL &&
+	     (h->key_file = strdup(opts->key_file)) == NULL))
 		goto nomem;
 	h->idle = calloc((size_t)opts->max_concurrency, sizeof(*h->idle));
 	if (h->idle == NULL || (h->multi = curl_multi_init()) == NULL)
@@ -137,6 +142,8 @@ vmh_http_free(struct vmh_http *h)
 	if (h->multi != NULL)
 		curl_multi_cleanup(h->multi);
 	free(h->ca_file);
+	free(h->cert_file);
+	free(h->key_file);
 	free(h);
 }
 
@@ -384,6 +391,14 @@ xfer_options(struct vmh_http *h, struct xfer *x)
 	SETOPT(CURLOPT_SSL_VERIFYHOST, h->opts.insecure ? 0L : 2L);
 	if (h->ca_file != NULL)
 		SETOPT(CURLOPT_CAINFO, h->ca_file);
+	if (h->cert_file != NULL) {
+		SETOPT(CURLOPT_SSLCERT, h->cert_file);
+		SETOPT(CURLOPT_SSLCERTTYPE, "PEM");
+	}
+	if (h->key_file != NULL) {
+		SETOPT(CURLOPT_SSLKEY, h->key_file);
+		SETOPT(CURLOPT_SSLKEYTYPE, "PEM");
+	}
 #if LIBCURL_VERSION_NUM >= 0x075000
 	SETOPT(CURLOPT_PREREQFUNCTION, prereq_cb);
 	SETOPT(CURLOPT_PREREQDATA, x);
@@ -552,10 +567,25 @@ xfer_result(struct vmh_http *h, struct xfer *x, CURLcode c,
 				     x->req.timeout_ms > 0 ? x->req.timeout_ms
 							   : h->opts.timeout_ms,
 				     why);
+	if (c == CURLE_SSL_CERTPROBLEM)
+		return vmh_error_set(err, VMH_E_CONFIG, x->url, 0,
+				     "%s: TLS failure: %s (check the client "
+				     "certificate and its key)",
+				     m, why);
 	if (curl_is_tls_error(c))
 		return vmh_error_set(err, VMH_E_CONFIG, x->url, 0,
 				     "%s: TLS failure: %s (check the server "
 				     "certificate and the CA file)",
+				     m, why);
+	/* With TLS 1.3 a server checks the client's certificate after the
+	 * handshake: its refusal arrives as an alert on the first read. */
+	if ((c == CURLE_RECV_ERROR || c == CURLE_SEND_ERROR) &&
+	    strncasecmp(x->req.url, "https://", 8) == 0 &&
+	    strstr(why, " alert ") != NULL)
+		return vmh_error_set(err, VMH_E_CONFIG, x->url, 0,
+				     "%s: TLS failure: the server refused the "
+				     "session: %s (does it require a client "
+				     "certificate, or not trust this one?)",
 				     m, why);
 	switch (c) {
 	case CURLE_UNSUPPORTED_PROTOCOL:

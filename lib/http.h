@@ -32,6 +32,11 @@ struct vmh_http_opts {
 			      libcurl's DNS cache then never expires, because
 			      pruning it walks every entry on every request,
 			      quadratic with thousands of hosts */
+	const char *cert_file; /* TLS client certificate (PEM), sent to every
+				  server that asks; NULL: none */
+	const char *key_file;  /* its private key (PEM, unencrypted); NULL:
+				  in cert_file. Only the names are kept:
+				  libcurl reads the files per connection */
 };
 
 struct vmh_http_request {
@@ -90,8 +95,11 @@ const char *vmh_http_header(const struct vmh_http_response *resp,
  *   VMH_E_TIMEOUT      the connect or total deadline passed
  *   VMH_E_TOOBIG       the answer exceeds max_response
  *   VMH_E_CONFIG       bad URL or scheme, TLS failure (certificate not
- *                      trusted, handshake refused, CA file unreadable):
- *                      permanent until someone fixes the setup
+ *                      trusted, handshake refused, CA file unreadable,
+ *                      client certificate or key unusable, the server
+ *                      refusing the session with a TLS alert, e.g. for
+ *                      a missing client certificate): permanent until
+ *                      someone fixes the setup
  *   VMH_E_NOMEM, VMH_E_INTERNAL
  * The message names the method and the URL (without any user:password).
  * resp must have been initialised; it is reset first.

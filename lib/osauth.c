@@ -85,6 +85,8 @@ vmh_openstack_conf_free(struct vmh_openstack_conf *c)
 	free(c->region);
 	free(c->interface);
 	free(c->cacert);
+	free(c->cert);
+	free(c->key);
 	free(c->ha_key);
 	free(c->lock_reason);
 	free(c->min_microversion);
@@ -133,6 +135,8 @@ vmh_openstack_conf_parse(const vmh_setting *g, struct vmh_openstack_conf **out,
 		"region",
 		"interface",
 		"cacert",
+		"cert",
+		"key",
 		"insecure",
 		"timeout",
 		"connect_timeout",
@@ -174,6 +178,8 @@ vmh_openstack_conf_parse(const vmh_setting *g, struct vmh_openstack_conf **out,
 		{ "lock_reason", NULL },
 		{ "min_microversion", NULL },
 		{ "max_microversion", NULL },
+		{ "cert", NULL },
+		{ "key", NULL },
 	};
 	int iface = -1, type = -1;
 	size_t i;
@@ -202,6 +208,8 @@ vmh_openstack_conf_parse(const vmh_setting *g, struct vmh_openstack_conf **out,
 	strs[17].dst = &c->lock_reason;
 	strs[18].dst = &c->min_microversion;
 	strs[19].dst = &c->max_microversion;
+	strs[20].dst = &c->cert;
+	strs[21].dst = &c->key;
 	if ((rc = vmh_conf_check_keys(g, keys, err)) != VMH_OK)
 		goto done;
 	for (i = 0; i < sizeof(strs) / sizeof(strs[0]); i++)
@@ -477,6 +485,18 @@ set_str(char **dst, const char *v, int secret)
 	return 0;
 }
 
+/* set_str() for a TLS file name, remembering which setting named it. */
+static int
+set_file(char **dst, const char **from, const char *v, const char *setting)
+{
+	if (v == NULL || *v == '\0')
+		return 0;
+	if (set_str(dst, v, 0) < 0)
+		return -1;
+	*from = setting;
+	return 0;
+}
+
 static int
 truthy(const char *v)
 {
@@ -607,7 +627,12 @@ apply_cloud(struct vmh_os_creds *c, const json_t *cloud, int *secret_seen)
 	}
 	if (set_str(&c->region, jstr(cloud, "region_name"), 0) ||
 	    set_str(&c->interface, jstr(cloud, "interface"), 0) ||
-	    set_str(&c->cacert, jstr(cloud, "cacert"), 0))
+	    set_file(&c->cacert, &c->cacert_from, jstr(cloud, "cacert"),
+		     "clouds.yaml cacert") ||
+	    set_file(&c->cert, &c->cert_from, jstr(cloud, "cert"),
+		     "clouds.yaml cert") ||
+	    set_file(&c->key, &c->key_from, jstr(cloud, "key"),
+		     "clouds.yaml key"))
 		return -1;
 	if (c->region == NULL && json_is_array(regions) &&
 	    json_array_size(regions) > 0) {
@@ -785,7 +810,6 @@ apply_env(struct vmh_os_creds *c)
 		F("OS_DEFAULT_DOMAIN", default_domain, 0),
 		F("OS_REGION_NAME", region, 0),
 		F("OS_INTERFACE", interface, 0),
-		F("OS_CACERT", cacert, 0),
 		F("OS_APPLICATION_CREDENTIAL_ID", appcred_id, 0),
 		F("OS_APPLICATION_CREDENTIAL_NAME", appcred_name, 0),
 		F("OS_APPLICATION_CREDENTIAL_SECRET", appcred_secret, 1),
@@ -798,6 +822,12 @@ apply_env(struct vmh_os_creds *c)
 		if (set_str((char **)((char *)c + map[i].off),
 			    getenv(map[i].var), map[i].secret) < 0)
 			return -1;
+	if (set_file(&c->cacert, &c->cacert_from, getenv("OS_CACERT"),
+		     "OS_CACERT") < 0 ||
+	    set_file(&c->cert, &c->cert_from, getenv("OS_CERT"), "OS_CERT") <
+		0 ||
+	    set_file(&c->key, &c->key_from, getenv("OS_KEY"), "OS_KEY") < 0)
+		return -1;
 	if (c->interface == NULL && (v = getenv("OS_ENDPOINT_TYPE")) != NULL) {
 		/* the old "publicURL" style */
 		char buf[32];
@@ -837,7 +867,10 @@ apply_conf(struct vmh_os_creds *c, const struct vmh_conf *conf,
 	    set_str(&c->appcred_name, oc->application_credential_name, 0) ||
 	    set_str(&c->region, oc->region, 0) ||
 	    set_str(&c->interface, oc->interface, 0) ||
-	    set_str(&c->cacert, oc->cacert, 0))
+	    set_file(&c->cacert, &c->cacert_from, oc->cacert,
+		     "openstack.cacert") ||
+	    set_file(&c->cert, &c->cert_from, oc->cert, "openstack.cert") ||
+	    set_file(&c->key, &c->key_from, oc->key, "openstack.key"))
 		goto nomem;
 	if (oc->insecure)
 		c->insecure = 1;
@@ -903,6 +936,53 @@ normalise_auth_url(struct vmh_os_creds *c, struct vmh_error *err)
 	return VMH_OK;
 }
 
+/* A TLS file the credentials name: readable, and when it holds a private
+ * key, private (as secret files are). what: "TLS client key"; from: the
+ * setting that named it ("OS_KEY"). */
+static enum vmh_rc
+check_tls_file(const char *path, const char *what, const char *from, int secret,
+	       struct vmh_error *err)
+{
+	char label[128];
+
+	snprintf(label, sizeof(label), "%s (%s)", what, from);
+	if (access(path, R_OK) != 0)
+		return vmh_error_set(err, VMH_E_CONFIG, path, 0,
+				     "%s unreadable: %s", label,
+				     strerror(errno));
+	if (secret)
+		return vmh_conf_check_secrecy(path, label, err);
+	return VMH_OK;
+}
+
+/* cacert, cert and key: present and safe, at open time (no network). */
+static enum vmh_rc
+check_tls_files(const struct vmh_os_creds *c, struct vmh_error *err)
+{
+	enum vmh_rc rc;
+
+	if (c->cacert != NULL &&
+	    (rc = check_tls_file(c->cacert, "CA bundle", c->cacert_from, 0,
+				 err)) != VMH_OK)
+		return rc;
+	if (c->key != NULL && c->cert == NULL)
+		return vmh_error_set(err, VMH_E_CONFIG, c->key, 0,
+				     "TLS client key (%s) without a client "
+				     "certificate: set OS_CERT (cert) too",
+				     c->key_from);
+	if (c->cert == NULL)
+		return VMH_OK;
+	/* Without a key file, the certificate file must hold the key. */
+	if ((rc = check_tls_file(c->cert, "TLS client certificate",
+				 c->cert_from, c->key == NULL, err)) != VMH_OK)
+		return rc;
+	if (c->key != NULL &&
+	    (rc = check_tls_file(c->key, "TLS client key", c->key_from, 1,
+				 err)) != VMH_OK)
+		return rc;
+	return VMH_OK;
+}
+
 static enum vmh_rc
 validate_creds(struct vmh_os_creds *c, struct vmh_error *err)
 {
@@ -928,10 +1008,8 @@ validate_creds(struct vmh_os_creds *c, struct vmh_error *err)
 				     "interface \"%s\": use public, internal "
 				     "or admin",
 				     c->interface);
-	if (c->cacert != NULL && access(c->cacert, R_OK) != 0)
-		return vmh_error_errno(err, errno, c->cacert,
-				       "CA bundle (OS_CACERT / cacert) "
-				       "unreadable");
+	if ((rc = check_tls_files(c, err)) != VMH_OK)
+		return rc;
 	if (c->type == VMH_OS_AUTH_APPCRED) {
 		if (c->appcred_secret == NULL ||
 		    (c->appcred_id == NULL &&
@@ -1034,6 +1112,8 @@ vmh_os_creds_free(struct vmh_os_creds *c)
 	free(c->region);
 	free(c->interface);
 	free(c->cacert);
+	free(c->cert);
+	free(c->key);
 	free(c->origin);
 	free(c);
 }

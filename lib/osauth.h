@@ -25,6 +25,13 @@
  * less than a minute (a tenth of its lifetime for short-lived tokens) is
  * left, and on demand after a 401. Passwords, secrets and tokens are
  * registered with vmh_log_add_secret() and never logged.
+ *
+ * TLS: cacert / OS_CACERT (a private CA), insecure / OS_INSECURE / verify:
+ * false, and a client certificate: cert / OS_CERT with key / OS_KEY (PEM
+ * files; only their names are kept, never the key itself). They are
+ * checked when the credentials are loaded: unreadable files, and a key
+ * file (or a cert file without a separate key) readable by group or
+ * others, are configuration errors.
  */
 #ifndef VMH_OSAUTH_H
 #define VMH_OSAUTH_H
@@ -55,6 +62,8 @@ struct vmh_openstack_conf {
 	char *region;
 	char *interface; /* public (default), internal, admin */
 	char *cacert;
+	char *cert; /* TLS client certificate (PEM) */
+	char *key;  /* its private key (PEM, unencrypted, mode 0600) */
 	int insecure;
 	int timeout_s;             /* per request */
 	int connect_timeout_s;     /* TCP + TLS */
@@ -92,6 +101,9 @@ struct vmh_os_creds {
 	char *region;
 	char *interface;
 	char *cacert;
+	char *cert, *key; /* TLS client certificate and key files (PEM); a
+			     cert without key holds the key itself */
+	const char *cacert_from, *cert_from, *key_from; /* "OS_CERT"... */
 	int insecure;
 	char *origin; /* "clouds.yaml /path (cloud x)", "environment"... */
 };

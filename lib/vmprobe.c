@@ -1746,10 +1746,15 @@ refresh_worker(struct vp *vp, const void *arg, int fd)
 			       strcmp(c->targets[k].vm, vm->id) == 0;
 		if (!want)
 			continue;
+		/* By ID (OpenNebula's HID), or by name: a Nova server names
+		 * its compute host, whose ID is the service's UUID. */
 		hs = -1;
-		for (h = 0; vm->host_id != NULL && h < hosts.n; h++)
-			if (hosts.hosts[h].id != NULL &&
-			    strcmp(hosts.hosts[h].id, vm->host_id) == 0)
+		for (h = 0; vm->host_id != NULL && h < hosts.n && hs < 0; h++)
+			if ((hosts.hosts[h].id != NULL &&
+			     strcmp(hosts.hosts[h].id, vm->host_id) == 0) ||
+			    (hosts.hosts[h].name != NULL &&
+			     vm->host_name != NULL &&
+			     strcmp(hosts.hosts[h].name, vm->host_name) == 0))
 				hs = (int)hosts.hosts[h].state;
 		ips = json_array();
 		for (k = 0; ips != NULL && vm->ips != NULL && vm->ips[k]; k++)

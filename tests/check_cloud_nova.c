@@ -4,7 +4,8 @@
  * Keystone password and application-credential auth, re-authentication,
  * clouds.yaml + secure.yaml, microversion negotiation, paging and exact
  * host matches, force-down + disable, evacuation and its checks, the
- * "still in use" refusal, faults. Each test starts its own novasim.
+ * "still in use" refusal, faults, server addresses, TLS with client
+ * certificates. Each test starts its own novasim.
  */
 #include "config.h"
 
@@ -48,6 +49,8 @@ static const char *const os_vars[] = {
 	"OS_INTERFACE",
 	"OS_ENDPOINT_TYPE",
 	"OS_CACERT",
+	"OS_CERT",
+	"OS_KEY",
 	"OS_INSECURE",
 	"OS_APPLICATION_CREDENTIAL_ID",
 	"OS_APPLICATION_CREDENTIAL_NAME",
@@ -1130,6 +1133,440 @@ START_TEST(test_drop_after_on_action_is_unknown)
 }
 END_TEST
 
+/* ---------------------------------------------------------- addresses */
+
+#define SRV_A "aaaaaaaa-0000-4000-8000-000000000001"
+#define SRV_B "aaaaaaaa-0000-4000-8000-000000000002"
+
+static void
+assert_ips(const struct vmh_vm *vm, const char *const *want)
+{
+	size_t i;
+
+	for (i = 0; want[i] != NULL; i++) {
+		ck_assert_msg(vm->ips != NULL && vm->ips[i] != NULL,
+			      "%s: address %zu missing (want %s)", vm->id, i,
+			      want[i]);
+		ck_assert_str_eq(vm->ips[i], want[i]);
+	}
+	ck_assert_msg(i == 0 ? vm->ips == NULL || vm->ips[0] == NULL
+			     : vm->ips[i] == NULL,
+		      "%s: more addresses than %zu", vm->id, i);
+}
+
+static const struct vmh_vm *
+find_vm(const struct vmh_vm_list *l, const char *id)
+{
+	size_t i;
+
+	for (i = 0; i < l->n; i++)
+		if (strcmp(l->vms[i].id, id) == 0)
+			return &l->vms[i];
+	ck_abort_msg("server %s not listed", id);
+	return NULL;
+}
+
+START_TEST(test_addresses_filled_and_ordered)
+{
+	static const char *const want_a[] = {
+		"10.0.0.5",    "192.168.1.9",  "2001:db8::5",
+		"203.0.113.7", "2001:db8::ff", NULL,
+	};
+	static const char *const want_b[] = { "10.1.0.9", "fd00::9",
+					      "198.51.100.9", NULL };
+	struct vmh_cloud *c = open_cloud();
+	struct vmh_host *h = NULL;
+	struct vmh_vm_list l;
+	struct vmh_error err;
+	struct vmh_vm *vm = NULL;
+	char body[4096];
+	size_t i, n;
+
+	/* Nova's shape: floating and IPv6 first in the answer, a duplicate,
+	 * an entry without a type (fixed), upper-case IPv6 */
+	json_decref(ctl(
+	    "servers",
+	    "{\"id\": \"" SRV_A "\", \"host\": \"cmp2\", \"name\": \"addr\","
+	    " \"addresses\": {"
+	    "  \"net-b\": ["
+	    "   {\"addr\": \"2001:DB8:0::5\", \"version\": 6,"
+	    "    \"OS-EXT-IPS:type\": \"fixed\","
+	    "    \"OS-EXT-IPS-MAC:mac_addr\": \"fa:16:3e:00:00:01\"},"
+	    "   {\"addr\": \"203.0.113.7\", \"version\": 4,"
+	    "    \"OS-EXT-IPS:type\": \"floating\"},"
+	    "   {\"addr\": \"10.0.0.5\", \"version\": 4,"
+	    "    \"OS-EXT-IPS:type\": \"fixed\"}],"
+	    "  \"net-a\": ["
+	    "   {\"addr\": \"2001:db8::ff\", \"version\": 6,"
+	    "    \"OS-EXT-IPS:type\": \"floating\"},"
+	    "   {\"addr\": \"10.0.0.5\", \"version\": 4,"
+	    "    \"OS-EXT-IPS:type\": \"fixed\"},"
+	    "   {\"addr\": \"192.168.1.9\", \"version\": 4}]}}"));
+	/* novasim's shorthand */
+	json_decref(ctl("servers", "{\"id\": \"" SRV_B "\", \"host\": \"cmp2\","
+				   " \"ips\": [\"floating:198.51.100.9\","
+				   " \"fd00::9\", \"10.1.0.9\"]}"));
+	vmh_error_init(&err);
+	ck_assert_int_eq(vmh_cloud_vm_get(c, SRV_A, &vm, &err), VMH_OK);
+	assert_ips(vm, want_a);
+	vmh_vm_free(vm);
+	ck_assert_int_eq(vmh_cloud_vm_get(c, SRV_B, &vm, &err), VMH_OK);
+	assert_ips(vm, want_b);
+	vmh_vm_free(vm);
+	/* the same from a host listing */
+	ck_assert_int_eq(vmh_cloud_host_get(c, "cmp2", &h, &err), VMH_OK);
+	ck_assert_int_eq(vmh_cloud_vms_on_host(c, h, &l, &err), VMH_OK);
+	assert_ips(find_vm(&l, SRV_A), want_a);
+	assert_ips(find_vm(&l, SRV_B), want_b);
+	vmh_vm_list_free(&l);
+	vmh_host_free(h);
+
+	/* bounded: 40 addresses, the first 32 kept */
+	n = (size_t)snprintf(body, sizeof(body),
+			     "{\"id\": \"" SRV_A "\", \"ips\": [");
+	for (i = 0; i < 40; i++)
+		n += (size_t)snprintf(body + n, sizeof(body) - n,
+				      "%s\"10.2.0.%zu\"", i ? ", " : "", i + 1);
+	snprintf(body + n, sizeof(body) - n, "]}");
+	json_decref(ctl("server", body));
+	ck_assert_int_eq(vmh_cloud_vm_get(c, SRV_A, &vm, &err), VMH_OK);
+	for (i = 0; vm->ips != NULL && vm->ips[i] != NULL; i++) {
+		snprintf(body, sizeof(body), "10.2.0.%zu", i + 1);
+		ck_assert_str_eq(vm->ips[i], body);
+	}
+	ck_assert_uint_eq(i, 32);
+	vmh_vm_free(vm);
+	vmh_cloud_close(c);
+}
+END_TEST
+
+START_TEST(test_addresses_none)
+{
+	struct vmh_cloud *c = open_cloud();
+	struct vmh_vm_list l;
+	struct vmh_host *h = NULL;
+	struct vmh_error err;
+	size_t i;
+
+	vmh_error_init(&err);
+	ck_assert_int_eq(vmh_cloud_host_get(c, "cmp1", &h, &err), VMH_OK);
+	ck_assert_int_eq(vmh_cloud_vms_on_host(c, h, &l, &err), VMH_OK);
+	ck_assert_uint_gt(l.n, 0);
+	for (i = 0; i < l.n; i++)
+		ck_assert(l.vms[i].ips == NULL || l.vms[i].ips[0] == NULL);
+	vmh_vm_list_free(&l);
+	vmh_host_free(h);
+	vmh_cloud_close(c);
+}
+END_TEST
+
+START_TEST(test_addresses_malformed_skipped)
+{
+	static const char *const none[] = { NULL };
+	static const char *const one[] = { "10.9.9.9", "fd00::1", NULL };
+	static const char *const bad[] = {
+		"\"not an object\"",
+		"[{\"addr\": \"10.0.0.1\"}]",
+		"{\"net\": \"not a list\"}",
+		"{\"net\": [1, \"10.0.0.2\", null, {\"addr\": 5},"
+		" {\"addr\": \"999.1.1.1\"}, {\"addr\": \"10.0.0.300\"},"
+		" {\"addr\": \"not-an-ip\"}, {\"addr\": \" 10.0.0.3\"},"
+		" {\"addr\": \"10.0.0.4/24\"}, {\"addr\": \"\"},"
+		" {\"addr\": \"fe80::1%eth0\"}, {\"version\": 4},"
+		" {\"addr\": [\"10.0.0.5\"]}]}",
+		"{\"a\": [{\"addr\": \"10.0.0.9x\"}],"
+		" \"b\": [{\"addr\": \"10.9.9.9\", \"version\": 6,"
+		" \"OS-EXT-IPS:type\": 7}, {\"addr\": \"fd00::1\","
+		" \"version\": \"four\"}]}",
+		NULL,
+	};
+	struct vmh_cloud *c = open_cloud();
+	struct vmh_vm *vm = NULL;
+	struct vmh_vm_list l;
+	struct vmh_error err;
+	const char *ids[1] = { SRV_A };
+	char body[1024];
+	size_t i;
+
+	json_decref(ctl("servers", "{\"id\": \"" SRV_A "\", \"host\": "
+				   "\"cmp2\"}"));
+	vmh_error_init(&err);
+	for (i = 0; bad[i] != NULL; i++) {
+		snprintf(body, sizeof(body),
+			 "{\"id\": \"" SRV_A "\", \"addresses\": %s}", bad[i]);
+		json_decref(ctl("server", body));
+		ck_assert_msg(vmh_cloud_vm_get(c, SRV_A, &vm, &err) == VMH_OK,
+			      "%s: %s", bad[i], err.text);
+		/* the last one: what is usable survives, whatever "version"
+		 * and the type say (a type that is not "floating": fixed) */
+		assert_ips(vm, bad[i + 1] == NULL ? one : none);
+		vmh_vm_free(vm);
+		vm = NULL;
+		ck_assert_int_eq(vmh_cloud_vms_get(c, ids, 1, &l, &err),
+				 VMH_OK);
+		ck_assert_uint_eq(l.n, 1);
+		assert_ips(&l.vms[0], bad[i + 1] == NULL ? one : none);
+		vmh_vm_list_free(&l);
+	}
+	vmh_cloud_close(c);
+}
+END_TEST
+
+/* ----------------------------------------------------------------- TLS */
+
+/* A vmheal.conf with extra keys in the openstack section. */
+static void
+load_conf_os(const char *os_keys)
+{
+	char text[2048], *path;
+	struct vmh_error err;
+
+	vmh_error_init(&err);
+	vmh_conf_free(conf);
+	conf = NULL;
+	snprintf(text, sizeof(text),
+		 "state_dir = \"%s\";\ncloud = \"openstack\";\n"
+		 "openstack = { timeout = 5; connect_timeout = 2; %s };\n",
+		 tmpdir, os_keys);
+	path = tu_write(tmpdir, "vmheal.conf", text, 0600);
+	if (vmh_conf_load(path, &conf, &err) != VMH_OK)
+		ck_abort_msg("config: %s", err.text);
+	free(path);
+}
+
+/* vmh_cloud_open() must fail with VMH_E_CONFIG, the message naming
+ * `setting` and the error's source the file. */
+static void
+open_refused(const char *setting, const char *file, const char *why)
+{
+	struct vmh_cloud *c = NULL;
+	struct vmh_error err;
+	char text[1024];
+
+	vmh_error_init(&err);
+	ck_assert_int_eq(vmh_cloud_open(conf, &c, &err), VMH_E_CONFIG);
+	ck_assert_ptr_null(c);
+	vmh_error_format(&err, text, sizeof(text));
+	ck_assert_msg(strstr(text, setting) != NULL &&
+			  strstr(text, file) != NULL && strstr(text, why),
+		      "want %s, %s and \"%s\" in: %s", setting, file, why,
+		      text);
+}
+
+START_TEST(test_tls_client_files_checked)
+{
+	struct vmh_cloud *c;
+	char *cert, *key, *cy, text[1024];
+
+	cert = tu_write(tmpdir, "cli.pem", "not read at open time\n", 0644);
+	key = tu_write(tmpdir, "cli.key", "not read at open time\n", 0600);
+	/* missing certificate */
+	setenv("OS_CERT", "/nonexistent/cli.pem", 1);
+	setenv("OS_KEY", key, 1);
+	open_refused("OS_CERT", "/nonexistent/cli.pem", "unreadable");
+	/* a key others can read */
+	setenv("OS_CERT", cert, 1);
+	ck_assert_int_eq(chmod(key, 0640), 0);
+	open_refused("OS_KEY", key, "readable by group or others");
+	ck_assert_int_eq(chmod(key, 0604), 0);
+	open_refused("OS_KEY", key, "readable by group or others");
+	/* missing key */
+	setenv("OS_KEY", "/nonexistent/cli.key", 1);
+	open_refused("OS_KEY", "/nonexistent/cli.key", "unreadable");
+	/* a key without a certificate */
+	ck_assert_int_eq(chmod(key, 0600), 0);
+	unsetenv("OS_CERT");
+	setenv("OS_KEY", key, 1);
+	open_refused("OS_KEY", key, "without a client certificate");
+	/* fine: no network traffic at open time */
+	setenv("OS_CERT", cert, 1);
+	c = open_cloud();
+	vmh_cloud_close(c);
+	/* a certificate file without a key file holds the key: private */
+	unsetenv("OS_KEY");
+	open_refused("OS_CERT", cert, "readable by group or others");
+	ck_assert_int_eq(chmod(cert, 0600), 0);
+	c = open_cloud();
+	vmh_cloud_close(c);
+	ck_assert_int_eq(chmod(cert, 0644), 0);
+	unsetenv("OS_CERT");
+
+	/* clouds.yaml cert / key */
+	clear_env();
+	snprintf(text, sizeof(text),
+		 "clouds:\n"
+		 "  sim:\n"
+		 "    auth:\n"
+		 "      auth_url: %s/v3\n"
+		 "      username: admin\n"
+		 "      project_name: admin\n"
+		 "    cert: %s\n"
+		 "    key: %s\n",
+		 sim.base, cert, key);
+	cy = tu_write(tmpdir, "clouds.yaml", text, 0644);
+	setenv("OS_CLIENT_CONFIG_FILE", cy, 1);
+	setenv("OS_CLOUD", "sim", 1);
+	setenv("OS_PASSWORD", "admin-pass", 1);
+	c = open_cloud();
+	vmh_cloud_close(c);
+	ck_assert_int_eq(chmod(key, 0644), 0);
+	open_refused("clouds.yaml key", key, "readable by group or others");
+	ck_assert_int_eq(chmod(key, 0600), 0);
+
+	/* the openstack section of vmheal.conf wins over both */
+	snprintf(text, sizeof(text), "cert = \"%s\"; key = \"%s/none.key\";",
+		 cert, tmpdir);
+	load_conf_os(text);
+	open_refused("openstack.key", "none.key", "unreadable");
+	snprintf(text, sizeof(text), "cert = \"%s\"; key = \"%s\";", cert, key);
+	load_conf_os(text);
+	c = open_cloud();
+	vmh_cloud_close(c);
+	free(cert);
+	free(key);
+	free(cy);
+}
+END_TEST
+
+/* A test CA, a server certificate for 127.0.0.1 and client certificates
+ * (one from the CA, one self-signed), made with openssl in dir. 0 when
+ * openssl is missing. */
+static int
+make_certs(const char *dir)
+{
+	char cmd[4096];
+
+	if (system("command -v openssl >/dev/null 2>&1") != 0)
+		return 0;
+	snprintf(cmd, sizeof(cmd),
+		 "(cd '%s' && umask 077 && set -e; "
+		 "ec='-newkey ec -pkeyopt ec_paramgen_curve:prime256v1 "
+		 "-nodes'; "
+		 "openssl req -x509 $ec -keyout ca.key -out ca.pem -days 2 "
+		 "-subj /CN=vmheal-test-ca; "
+		 "printf 'subjectAltName=IP:127.0.0.1\\n"
+		 "extendedKeyUsage=serverAuth\\n' >srv.ext; "
+		 "printf 'extendedKeyUsage=clientAuth\\n' >cli.ext; "
+		 "openssl req $ec -keyout srv.key -out srv.csr "
+		 "-subj /CN=127.0.0.1; "
+		 "openssl x509 -req -in srv.csr -CA ca.pem -CAkey ca.key "
+		 "-set_serial 2 -days 2 -extfile srv.ext -out srv.pem; "
+		 "openssl req $ec -keyout cli.key -out cli.csr "
+		 "-subj /CN=vmheal-client; "
+		 "openssl x509 -req -in cli.csr -CA ca.pem -CAkey ca.key "
+		 "-set_serial 3 -days 2 -extfile cli.ext -out cli.pem; "
+		 "openssl req -x509 $ec -keyout rogue.key -out rogue.pem "
+		 "-days 2 -subj /CN=rogue-client; "
+		 "chmod 644 ca.pem srv.pem cli.pem rogue.pem) "
+		 ">'%s/openssl.log' 2>&1",
+		 dir, dir);
+	ck_assert_msg(system(cmd) == 0, "openssl failed: see %s/openssl.log",
+		      dir);
+	return 1;
+}
+
+/* novasim over HTTPS, asking clients for a certificate from ca.pem. */
+static void
+start_tls_sim(const char *dir)
+{
+	char script[512], scen[512], cert[512], key[512], ca[512];
+	const char *argv[] = { script,
+			       "serve",
+			       "--scenario",
+			       scen,
+			       "--port",
+			       "0",
+			       "--state-dir",
+			       "@DIR@",
+			       "--exit-with-parent",
+			       "--tls-cert",
+			       cert,
+			       "--tls-key",
+			       key,
+			       "--tls-client-ca",
+			       ca,
+			       NULL };
+	char *sc;
+
+	ts_stop(&sim);
+	snprintf(script, sizeof(script), "%s/tests/sim/novasim", ts_srcdir());
+	sc = tu_write(tmpdir, "scenario.json", default_scenario, 0600);
+	snprintf(scen, sizeof(scen), "%s", sc);
+	free(sc);
+	snprintf(cert, sizeof(cert), "%s/srv.pem", dir);
+	snprintf(key, sizeof(key), "%s/srv.key", dir);
+	snprintf(ca, sizeof(ca), "%s/ca.pem", dir);
+	ck_assert_int_eq(ts_start(&sim, argv, "port"), 0);
+	snprintf(sim.base, sizeof(sim.base), "https://127.0.0.1:%d", sim.port);
+}
+
+START_TEST(test_tls_client_certificate)
+{
+	struct vmh_cloud *c;
+	struct vmh_host_list hl;
+	struct vmh_error err;
+	char path[512], *v = NULL;
+
+	if (!make_certs(tmpdir)) {
+		printf("SKIP: test_tls_client_certificate: no openssl\n");
+		return;
+	}
+	start_tls_sim(tmpdir);
+	admin_env("admin", "admin-pass");
+	snprintf(path, sizeof(path), "%s/ca.pem", tmpdir);
+	setenv("OS_CACERT", path, 1);
+	snprintf(path, sizeof(path), "%s/cli.pem", tmpdir);
+	setenv("OS_CERT", path, 1);
+	snprintf(path, sizeof(path), "%s/cli.key", tmpdir);
+	setenv("OS_KEY", path, 1);
+
+	/* Keystone and Nova both over the client certificate */
+	c = open_cloud();
+	vmh_error_init(&err);
+	ck_assert_msg(vmh_cloud_version(c, &v, &err) == VMH_OK, "%s", err.text);
+	ck_assert_str_eq(v, "2.93");
+	free(v);
+	v = NULL;
+	ck_assert_int_eq(vmh_cloud_host_list(c, &hl, &err), VMH_OK);
+	ck_assert_uint_eq(hl.n, 3);
+	vmh_host_list_free(&hl);
+	vmh_cloud_close(c);
+
+	/* without it: refused at once, a configuration error */
+	unsetenv("OS_CERT");
+	unsetenv("OS_KEY");
+	c = open_cloud();
+	ck_assert_int_eq(vmh_cloud_version(c, &v, &err), VMH_E_CONFIG);
+	ck_assert_ptr_null(v);
+	ck_assert_msg(strstr(err.text, "TLS") != NULL &&
+			  strstr(err.text, "client certificate") != NULL,
+		      "%s", err.text);
+	vmh_cloud_close(c);
+
+	/* with one the server's CA did not sign: refused too */
+	snprintf(path, sizeof(path), "%s/rogue.pem", tmpdir);
+	setenv("OS_CERT", path, 1);
+	snprintf(path, sizeof(path), "%s/rogue.key", tmpdir);
+	setenv("OS_KEY", path, 1);
+	c = open_cloud();
+	vmh_error_init(&err);
+	ck_assert_int_eq(vmh_cloud_version(c, &v, &err), VMH_E_CONFIG);
+	ck_assert_ptr_nonnull(strstr(err.text, "TLS"));
+	vmh_cloud_close(c);
+
+	/* a key that does not belong to the certificate */
+	snprintf(path, sizeof(path), "%s/cli.pem", tmpdir);
+	setenv("OS_CERT", path, 1);
+	c = open_cloud();
+	vmh_error_init(&err);
+	ck_assert_int_eq(vmh_cloud_version(c, &v, &err), VMH_E_CONFIG);
+	ck_assert_msg(strstr(err.text, "client certificate and its key") !=
+			  NULL,
+		      "%s", err.text);
+	vmh_cloud_close(c);
+}
+END_TEST
+
 static Suite *
 suite(void)
 {
@@ -1162,6 +1599,11 @@ suite(void)
 	tcase_add_test(t, test_transient_faults_are_retried);
 	tcase_add_test(t, test_malformed_and_stalled_answers);
 	tcase_add_test(t, test_drop_after_on_action_is_unknown);
+	tcase_add_test(t, test_addresses_filled_and_ordered);
+	tcase_add_test(t, test_addresses_none);
+	tcase_add_test(t, test_addresses_malformed_skipped);
+	tcase_add_test(t, test_tls_client_files_checked);
+	tcase_add_test(t, test_tls_client_certificate);
 	suite_add_tcase(s, t);
 	return s;
 }

@@ -727,7 +727,10 @@ static void
 helper(const char *method, const char *path, const char *body,
        struct vmh_buf *out)
 {
-	struct vmh_http_opts o = { 5000, 2000, 1 << 22, 2, NULL, 0, 0 };
+	struct vmh_http_opts o = { .timeout_ms = 5000,
+				   .connect_timeout_ms = 2000,
+				   .max_response = 1 << 22,
+				   .max_concurrency = 2 };
 	struct vmh_http_request r = { .method = method,
 				      .body = body,
 				      .body_len = body ? strlen(body) : 0,

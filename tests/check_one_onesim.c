@@ -52,7 +52,10 @@ ctl(struct ts_server *s, const char *method, const char *path, const char *body)
 {
 	static const char *const hdrs[] = { "Content-Type: application/json",
 					    NULL };
-	struct vmh_http_opts o = { 30000, 2000, 1 << 24, 2, NULL, 0, 0 };
+	struct vmh_http_opts o = { .timeout_ms = 30000,
+				   .connect_timeout_ms = 2000,
+				   .max_response = 1 << 24,
+				   .max_concurrency = 2 };
 	struct vmh_http_request r = { .method = method,
 				      .headers = hdrs,
 				      .body = body,

@@ -8,6 +8,8 @@ or through tests/sim/run_novasim_tests.sh under `make check`.
 import http.client
 import json
 import os
+import shutil
+import ssl
 import subprocess
 import sys
 import tempfile
@@ -314,6 +316,28 @@ class TestServerLists(SimCase):
         self.assertEqual(s["host_status"], "UP")
         self.assertEqual(self.c.nv("GET", "/servers/nope")[0], 404)
 
+    def test_addresses(self):
+        # none by default
+        st, _, doc = self.c.nv("GET", "/servers/detail?all_tenants=1&host=cmp2")
+        self.assertEqual(doc["servers"][0]["addresses"], {})
+        # Nova's shape, as given (malformed too); the shorthand
+        nova = {"net": [{"addr": "10.0.0.5", "version": 4, "OS-EXT-IPS:type": "fixed"}]}
+        a = self.c.ctl("POST", "servers", {"host": "cmp2", "addresses": nova})["ids"][0]
+        b = self.c.ctl("POST", "servers", {"host": "cmp2", "count": 2,
+                                           "ips": ["10.1.0.%d", "floating:fd00::%d"]})["ids"]
+        self.assertEqual(self.server(a)["addresses"], nova)
+        n = len(self.sim.cloud.servers) - 1  # the first of b's numbers
+        got = self.server(b[0])["addresses"]["private"]
+        self.assertEqual([(e["addr"], e["version"], e["OS-EXT-IPS:type"]) for e in got],
+                         [("10.1.0.%d" % n, 4, "fixed"), ("fd00::%d" % n, 6, "floating")])
+        self.assertEqual(self.server(b[1])["addresses"]["private"][0]["addr"], "10.1.0.%d" % (n + 1))
+        self.c.ctl("POST", "server", {"id": a, "addresses": "garbage"})
+        self.assertEqual(self.server(a)["addresses"], "garbage")
+        self.c.ctl("POST", "server", {"id": a, "ips": ["192.0.2.1"]})
+        self.assertEqual(self.server(a)["addresses"]["private"][0]["addr"], "192.0.2.1")
+        st, _, _ = self.c.call("POST", "/control/server", {"id": a, "ips": "192.0.2.1"})
+        self.assertEqual(st, 400)
+
 
 class TestEvacuate(SimCase):
     scenario = dict(SimCase.scenario, nova={
@@ -613,6 +637,65 @@ class TestCommandLine(unittest.TestCase):
                 self.assertEqual(p.wait(timeout=10), 0)
                 self.assertTrue(os.path.exists(os.path.join(d, "events.jsonl")))
                 self.assertFalse(os.path.exists(os.path.join(d, "port")))
+            finally:
+                if p.poll() is None:
+                    p.kill()
+                    p.wait()
+                p.stdout.close()
+
+    @unittest.skipUnless(shutil.which("openssl"), "openssl is not installed")
+    def test_tls_with_client_certificates(self):
+        with tempfile.TemporaryDirectory() as d:
+            ec = ["-newkey", "ec", "-pkeyopt", "ec_paramgen_curve:prime256v1", "-nodes"]
+            run = lambda *a: subprocess.run(["openssl"] + list(a), cwd=d, check=True,
+                                            capture_output=True, timeout=60)
+            run("req", "-x509", *ec, "-keyout", "ca.key", "-out", "ca.pem", "-days", "2",
+                "-subj", "/CN=novasim-test-ca")
+            for name, ext in (("srv", "subjectAltName=IP:127.0.0.1"),
+                              ("cli", "extendedKeyUsage=clientAuth")):
+                with open(os.path.join(d, name + ".ext"), "w") as fh:
+                    fh.write(ext + "\n")
+                run("req", *ec, "-keyout", name + ".key", "-out", name + ".csr",
+                    "-subj", "/CN=" + name)
+                run("x509", "-req", "-in", name + ".csr", "-CA", "ca.pem", "-CAkey", "ca.key",
+                    "-set_serial", "7" if name == "srv" else "8", "-days", "2",
+                    "-extfile", name + ".ext", "-out", name + ".pem")
+            f = lambda name: os.path.join(d, name)
+            exe = os.path.join(HERE, "novasim")
+            p = subprocess.Popen([sys.executable, exe, "serve", "--port", "0", "--state-dir", d,
+                                  "--lifetime", "120", "--tls-cert", f("srv.pem"),
+                                  "--tls-key", f("srv.key"), "--tls-client-ca", f("ca.pem")],
+                                 stdout=subprocess.PIPE, text=True)
+            try:
+                line = p.stdout.readline()
+                self.assertIn("listening on https://127.0.0.1:", line)
+                port = int(line.rsplit(":", 1)[1])
+
+                def get(cert):
+                    ctx = ssl.create_default_context(cafile=f("ca.pem"))
+                    if cert:
+                        ctx.load_cert_chain(f("cli.pem"), f("cli.key"))
+                    conn = http.client.HTTPSConnection("127.0.0.1", port, timeout=30, context=ctx)
+                    try:
+                        conn.request("GET", "/v2.1/")
+                        r = conn.getresponse()
+                        return r.status, json.loads(r.read())
+                    finally:
+                        conn.close()
+                st, doc = get(True)
+                self.assertEqual(st, 200)
+                # the catalog's links are https too
+                self.assertTrue(doc["version"]["links"][0]["href"].startswith("https://"))
+                with self.assertRaises((ssl.SSLError, ConnectionError)):
+                    get(False)
+                ctl = lambda *a: subprocess.run(
+                    [sys.executable, exe, "ctl", "--state-dir", d, "--cacert", f("ca.pem"),
+                     "--cert", f("cli.pem"), "--key", f("cli.key")] + list(a),
+                    capture_output=True, text=True, timeout=30)
+                ev = json.loads(ctl("events").stdout)
+                self.assertTrue([e for e in ev["events"] if e["kind"] == "tls_refused"], ev)
+                self.assertEqual(ctl("shutdown").returncode, 0)
+                self.assertEqual(p.wait(timeout=10), 0)
             finally:
                 if p.poll() is None:
                     p.kill()

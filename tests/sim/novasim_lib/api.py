@@ -6,13 +6,15 @@ Each route has a dotted name ("identity.tokens.create",
 the ledger. GET /control/routes lists them.
 """
 
+import copy
 import json
 import re
 import time
 import urllib.parse
 import uuid
 
-from .model import ApiError, NOVA_ROUTES_ADMIN, iso, parse_version, server_status, truthy
+from .model import (ApiError, NOVA_ROUTES_ADMIN, iso, make_addresses, parse_version,
+                    server_status, truthy)
 
 NOVA_FAULT_NAMES = {400: "badRequest", 401: "unauthorized", 403: "forbidden",
                     404: "itemNotFound", 405: "badMethod", 406: "notAcceptable",
@@ -128,6 +130,7 @@ class Api:
         R("POST", r"/control/add-host", "control.add_host", self.c_add_host, "control")
         R("POST", r"/control/servers", "control.servers", self.c_servers, "control")
         R("POST", r"/control/server", "control.server", self.c_server, "control")
+        R("POST", r"/control/guest-stop", "control.guest_stop", self.c_guest_stop, "control")
         R("POST", r"/control/fail-action", "control.fail_action", self.c_fail_action, "control")
         R("POST", r"/control/expire-tokens", "control.expire_tokens", self.c_expire, "control")
         R("GET", r"/control/wait-idle", "control.wait_idle", self.c_wait_idle, "control")
@@ -526,7 +529,7 @@ class Api:
              "flavor": {"vcpus": s.vcpus, "ram": s.ram_mb, "disk": 1, "ephemeral": 0, "swap": 0,
                         "original_name": "m1.sim", "extra_specs": {}},
              "created": iso(s.created)[:19] + "Z", "updated": iso(s.updated)[:19] + "Z",
-             "addresses": {}, "accessIPv4": "", "accessIPv6": "",
+             "addresses": copy.deepcopy(s.addresses), "accessIPv4": "", "accessIPv6": "",
              "links": [{"rel": "self", "href": link}],
              "OS-EXT-STS:vm_state": s.vm_state, "OS-EXT-STS:task_state": s.task_state,
              "OS-EXT-STS:power_state": s.power_state, "OS-EXT-AZ:availability_zone": "nova",
@@ -995,19 +998,45 @@ class Api:
 
     def c_server(self, req):
         """Change a server behind Nova's back: {"id":..., "vm_state": "error",
-        "task_state": null, "host": ..., "metadata": {...}, "locked": true}."""
+        "task_state": null, "host": ..., "metadata": {...}, "locked": true,
+        "addresses": {...} or "ips": [...]}."""
         doc = self._cbody(req)
         s = self.cloud.servers.get(self._need(doc, "id"))
         if s is None:
             raise ApiError(404, "no server %s" % doc["id"])
         for key in ("vm_state", "task_state", "host", "metadata", "locked", "locked_reason",
-                    "power_state"):
+                    "power_state", "addresses"):
             if key in doc:
                 setattr(s, key, doc[key])
+        if "ips" in doc:
+            try:
+                s.addresses = make_addresses(doc["ips"])
+            except ValueError as exc:
+                raise ApiError(400, str(exc)) from None
         if s.vm_state == "error" and s.fault is None:
             s.fault = {"code": 500, "created": iso(time.time()), "message": doc.get("fault", "simulated failure")}
         s.touch()
         self.events.emit("server_changed", server=s.id, changes=doc)
+        return Response(200, {"id": s.id, "status": server_status(s)})
+
+    def c_guest_stop(self, req):
+        """The guest of an ACTIVE server powers off by itself ({"id"}).
+        Nova's power-state sync notices and calls the stop API with an
+        admin context: an instance action "stop" without a user, and the
+        server SHUTOFF."""
+        doc = self._cbody(req)
+        s = self.cloud.servers.get(self._need(doc, "id"))
+        if s is None or s.deleted:
+            raise ApiError(404, "no server %s" % doc["id"])
+        if s.vm_state != "active" or s.task_state is not None:
+            raise ApiError(409, "control: server %s is %s/%s, not active without a task"
+                           % (s.id, s.vm_state, s.task_state))
+        s.power_state = 4
+        a = self.cloud.record_action(s, "stop", "req-" + str(uuid.uuid4()), None, None)
+        s.vm_state = "stopped"
+        s.touch()
+        a.event("compute_stop_instance", "Success", host=s.host)
+        self.events.emit("guest_stopped", server=s.id)
         return Response(200, {"id": s.id, "status": server_status(s)})
 
     def c_fail_action(self, req):

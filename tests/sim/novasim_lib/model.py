@@ -13,6 +13,7 @@ service_down_time after its last heartbeat, NoValidHost when no enabled,
 up host has room, and so on.
 """
 
+import copy
 import datetime
 import heapq
 import itertools
@@ -106,10 +107,32 @@ class Service:
         self.updated = time.time()
 
 
+def make_addresses(ips, number=1):
+    """Nova's "addresses" from the scenario shorthand: a list of "ADDR" (a
+    fixed address) or "floating:ADDR" strings, "%d" in ADDR replaced by the
+    server's number; all on the network "private", as Nova lists a port's
+    floating address next to its fixed one."""
+    if not isinstance(ips, list):
+        raise ValueError("server: ips must be a list of strings")
+    out = []
+    for k, text in enumerate(ips):
+        if not isinstance(text, str):
+            raise ValueError("server: ips must be a list of strings")
+        kind = "fixed"
+        if text.startswith("floating:"):
+            kind, text = "floating", text[len("floating:"):]
+        addr = text.replace("%d", str(number))
+        out.append({"addr": addr, "version": 6 if ":" in addr else 4,
+                    "OS-EXT-IPS:type": kind,
+                    "OS-EXT-IPS-MAC:mac_addr": "fa:16:3e:%02x:%02x:%02x" % (
+                        (number >> 8) & 0xff, number & 0xff, k & 0xff)})
+    return {"private": out} if out else {}
+
+
 class Server:
     def __init__(self, name, host, project_id, user_id, vcpus=1, ram_mb=512,
                  vm_state="active", metadata=None, image_id=None, sid=None,
-                 created=None):
+                 created=None, addresses=None):
         self.id = sid or str(uuid.uuid4())
         self.name = name
         self.host = host
@@ -121,6 +144,8 @@ class Server:
         self.task_state = None
         self.power_state = 1 if vm_state == "active" else 4 if vm_state == "stopped" else 0
         self.metadata = dict(metadata or {})
+        # Nova's "addresses", returned as given (tests feed malformed ones)
+        self.addresses = copy.deepcopy(addresses) if addresses is not None else {}
         self.image_id = image_id or "155d900f-4e14-4e4c-a73d-069cbf4541e6"
         self.locked = False
         self.locked_reason = None
@@ -337,7 +362,8 @@ class Cloud:
 
     def add_servers(self, spec):
         """{"name": "vm-%d", "count": 3, "host": "cmp1", "project": "admin",
-        "vcpus": 1, "ram_mb": 512, "vm_state": "active", "metadata": {}, "id": ...}"""
+        "vcpus": 1, "ram_mb": 512, "vm_state": "active", "metadata": {}, "id": ...,
+        "addresses": {Nova's shape} or "ips": ["10.0.0.%d", "floating:..."]}"""
         with self.lock:
             count = int(spec.get("count", 1))
             pname = spec.get("project", "admin")
@@ -356,12 +382,17 @@ class Cloud:
             base = time.time()
             for i in range(count):
                 name = spec.get("name", "vm-%d")
-                name = name % (len(self.servers) + 1) if "%d" in name else name
+                number = len(self.servers) + 1
+                name = name % number if "%d" in name else name
+                addresses = spec.get("addresses")
+                if "ips" in spec:
+                    addresses = make_addresses(spec["ips"], number)
                 s = Server(name, host, proj["id"], owner, spec.get("vcpus", 1),
                            spec.get("ram_mb", 512), spec.get("vm_state", "active"),
                            spec.get("metadata"), spec.get("image_id"),
                            spec.get("id") if count == 1 else None,
-                           created=base + len(self.servers) * 1e-3)
+                           created=base + len(self.servers) * 1e-3,
+                           addresses=addresses)
                 if s.id in self.servers:
                     raise ValueError("server %s exists" % s.id)
                 if s.vm_state == "error":

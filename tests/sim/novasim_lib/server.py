@@ -6,6 +6,7 @@ import json
 import os
 import signal
 import socket
+import ssl
 import sys
 import threading
 import time
@@ -44,6 +45,36 @@ class Handler(BaseHTTPRequestHandler):
     protocol_version = "HTTP/1.1"
     server_version = "novasim/1.0"
     sys_version = ""
+
+    def setup(self):
+        # TLS: the handshake runs here, in the connection's own thread, so
+        # a client that never finishes it cannot stall the accept loop.
+        self.tls_refused = None
+        if isinstance(self.request, ssl.SSLSocket):
+            try:
+                self.request.settimeout(10)
+                self.request.do_handshake()
+                self.request.settimeout(None)
+            except (ssl.SSLError, OSError) as exc:
+                self.tls_refused = exc
+        super().setup()
+
+    def handle(self):
+        if self.tls_refused is None:
+            super().handle()
+            return
+        # The alert is out; read what the client still sends until it
+        # hangs up, so that closing does not reset the connection before
+        # the client has read the alert.
+        self.close_connection = True
+        self.server.sim.events.emit("tls_refused", error=str(self.tls_refused))
+        self.log_message("TLS handshake refused: %s", self.tls_refused)
+        try:
+            self.request.settimeout(2)
+            while socket.socket.recv(self.request, 4096):
+                pass
+        except OSError:
+            pass
 
     def log_message(self, fmt, *args):
         log = getattr(self.server, "access_log", None)
@@ -133,13 +164,33 @@ class Server(ThreadingHTTPServer):
     daemon_threads = True
     allow_reuse_address = True
 
-    def __init__(self, sim, port=0, access_log=None):
+    def __init__(self, sim, port=0, access_log=None, tls=None):
         self.sim = sim
         self.access_log = access_log
+        self.tls = tls
         super().__init__(("127.0.0.1", port), Handler)
-        sim.cloud.base_url = "http://127.0.0.1:%d" % self.server_address[1]
+        sim.cloud.base_url = "%s://127.0.0.1:%d" % ("https" if tls else "http",
+                                                    self.server_address[1])
         # a moment's delay lets the answer to /control/shutdown go out first
         sim.api.shutdown_hook = lambda: threading.Timer(0.2, self.shutdown).start()
+
+    def get_request(self):
+        sock, addr = super().get_request()
+        if self.tls is not None:
+            sock = self.tls.wrap_socket(sock, server_side=True,
+                                        do_handshake_on_connect=False)
+        return sock, addr
+
+
+def tls_context(cert, key, client_ca=None):
+    """A server context: our certificate and key; with client_ca, clients
+    must present a certificate that CA signed (ssl.CERT_REQUIRED)."""
+    ctx = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
+    ctx.load_cert_chain(cert, key)
+    if client_ca:
+        ctx.load_verify_locations(client_ca)
+        ctx.verify_mode = ssl.CERT_REQUIRED
+    return ctx
 
 
 def load_scenario(path):
@@ -160,12 +211,16 @@ def serve(args):
         scenario = load_scenario(args.scenario)
         if args.state_dir:
             os.makedirs(args.state_dir, exist_ok=True)
+        if args.tls_client_ca and not args.tls_cert:
+            raise ValueError("--tls-client-ca needs --tls-cert")
+        tls = tls_context(args.tls_cert, args.tls_key or args.tls_cert,
+                          args.tls_client_ca) if args.tls_cert else None
         sim = Sim(scenario, args.state_dir)
-    except (OSError, ValueError) as exc:
+    except (OSError, ValueError, ssl.SSLError) as exc:
         print("novasim: %s" % exc, file=sys.stderr)
         return 2
     log = open(os.path.join(args.state_dir, "access.log"), "a") if args.state_dir else None
-    srv = Server(sim, args.port, log)
+    srv = Server(sim, args.port, log, tls)
     url = sim.cloud.base_url
     if args.state_dir:
         # port last: harnesses wait for it to appear
@@ -225,6 +280,7 @@ CTL = {
     "add-host": ("POST", "/control/add-host", ["name"], lambda a: {"name": a[0]}),
     "servers": ("POST", "/control/servers", ["json"], lambda a: json.loads(a[0])),
     "server": ("POST", "/control/server", ["json"], lambda a: json.loads(a[0])),
+    "guest-stop": ("POST", "/control/guest-stop", ["id"], lambda a: {"id": a[0]}),
     "fail-action": ("POST", "/control/fail-action", ["json"], lambda a: json.loads(a[0])),
     "expire-tokens": ("POST", "/control/expire-tokens", [], None),
     "wait-idle": ("GET", "/control/wait-idle", [], None),
@@ -258,14 +314,19 @@ def ctl(args):
     data = json.dumps(build(args.args)).encode() if build else None
     req = urllib.request.Request(url + path, data=data, method=method,
                                  headers={"Content-Type": "application/json"})
+    ctx = None
+    if url.startswith("https:"):
+        ctx = ssl.create_default_context(cafile=args.cacert)
+        if args.cert:
+            ctx.load_cert_chain(args.cert, args.key)
     try:
-        with urllib.request.urlopen(req, timeout=60) as r:
+        with urllib.request.urlopen(req, timeout=60, context=ctx) as r:
             out = json.load(r)
     except urllib.error.HTTPError as exc:
         print("novasim ctl: HTTP %d %s" % (exc.code, exc.read().decode(errors="replace")),
               file=sys.stderr)
         return 1
-    except (urllib.error.URLError, OSError) as exc:
+    except (urllib.error.URLError, OSError, ssl.SSLError) as exc:
         print("novasim ctl: %s" % exc, file=sys.stderr)
         return 1
     json.dump(out, sys.stdout, indent=1, sort_keys=True)
@@ -284,9 +345,16 @@ def main(argv=None):
                    help="exit after this many seconds (0: run until stopped)")
     s.add_argument("--exit-with-parent", action="store_true",
                    help="stop when the process that started novasim exits")
+    s.add_argument("--tls-cert", help="serve HTTPS with this certificate (PEM)")
+    s.add_argument("--tls-key", help="its private key (PEM; default: in --tls-cert)")
+    s.add_argument("--tls-client-ca",
+                   help="require a client certificate signed by this CA (PEM)")
     c = sub.add_parser("ctl", help="drive a running simulator")
     c.add_argument("--url")
     c.add_argument("--state-dir")
+    c.add_argument("--cacert", help="HTTPS: the CA of the simulator's certificate")
+    c.add_argument("--cert", help="HTTPS: client certificate (PEM)")
+    c.add_argument("--key", help="HTTPS: its key (PEM)")
     c.add_argument("command")
     c.add_argument("args", nargs="*")
     args = p.parse_args(argv)
