@@ -23,7 +23,7 @@ packages=(
 	build-essential autoconf automake pkg-config
 	libxml2-dev libcurl4-openssl-dev libjansson-dev libconfig-dev check
 	libyaml-dev
-	valgrind clang-format libxml2-utils python3
+	valgrind clang-format libxml2-utils python3 openssl
 	openipmi ipmitool fence-agents
 	iproute2 iputils-ping procps
 )
@@ -109,7 +109,8 @@ if [ -d "$build_root/werror" ]; then
 	# Each script runs every program under valgrind when VMH_VALGRIND=1
 	# and fails on any leak or memory error.
 	for t in tests/cli/run.sh tests/hosterr/forms.sh tests/vmfail/forms.sh \
-		tests/fence/test_ipmi.sh tests/netns/test_net_fence.sh; do
+		tests/vmfail/nova.sh tests/fence/test_ipmi.sh \
+		tests/netns/test_net_fence.sh; do
 		log=$build_root/valgrind.$(basename "$t" .sh).out
 		rc=0
 		(cd "$build_root/werror" &&

@@ -54,8 +54,9 @@ help(void)
 	       "configured ones, in\n"
 	       "                        order: retry, recreate, resume, "
 	       "reboot-hard,\n"
-	       "                        resched, delete (e.g. "
-	       "retry,recreate)\n"
+	       "                        resched, delete, rebuild, evacuate "
+	       "(e.g.\n"
+	       "                        retry,recreate)\n"
 	       "      --no-wait         do not wait out a flap backoff: exit "
 	       "75 instead\n"
 	       "\n"
@@ -87,7 +88,8 @@ parse_actions(struct args *a, const char *list)
 			return vmh_cli_usage_error(
 			    &a->cli,
 			    "--action: '%s' is not one of retry, recreate, "
-			    "resume, reboot-hard, resched, delete",
+			    "resume, reboot-hard, resched, delete, rebuild, "
+			    "evacuate",
 			    p);
 		if (a->opts.n_steps >= VMH_VMFAIL_MAX_STEPS)
 			return vmh_cli_usage_error(&a->cli,

@@ -69,7 +69,7 @@ vmh_hosterr_conf_default(struct vmh_hosterr_conf **out, struct vmh_error *err)
 	c->storm_max_percent = 50;
 	c->storm_max_hosts = 0;
 	c->disable_host = 0;
-	c->require_down = 1;
+	c->require_down = -1; /* by cloud: see host_error_requires_down() */
 	c->notify_timeout_s = 30;
 	c->second_opinion_timeout_ms = 2000;
 	*out = c;
@@ -1666,7 +1666,12 @@ vmh_hosterr_run(const struct vmh_conf *conf, struct vmh_cloud *cloud,
 	}
 
 	if (!in.resumed) {
-		if (in.host->state != VMH_HOST_DOWN && in.hc->require_down &&
+		int require =
+		    in.hc->require_down >= 0
+			? in.hc->require_down
+			: strcmp(vmh_cloud_kind(in.cloud), "openstack") != 0;
+
+		if (in.host->state != VMH_HOST_DOWN && require &&
 		    opts->pause_cycles == 0) {
 			log_notice("host %s is %s, not in error: nothing to "
 				   "do",
@@ -1674,6 +1679,14 @@ vmh_hosterr_run(const struct vmh_conf *conf, struct vmh_cloud *cloud,
 			set_str(&report->summary, "host not in error");
 			goto done;
 		}
+		/* Nova shows a dead compute up until service_down_time has
+		 * passed: on OpenStack the caller's word starts the flow,
+		 * and the second opinion and the fence decide. */
+		if (in.host->state != VMH_HOST_DOWN && !require)
+			log_notice("host %s is %s in the cloud; acting on the "
+				   "caller's word: the second opinion and the "
+				   "fence decide",
+				   in.host->name, in.host->state_text);
 		if ((rc = grace(&in, &back, err)) != VMH_OK)
 			goto done;
 		if (back) {

@@ -31,7 +31,8 @@ struct vmh_hosterr_conf {
 	int storm_max_percent;  /* share of hosts down */
 	int storm_max_hosts;    /* hosts down, 0: no cap */
 	int disable_host;       /* 0 no, 1 disable, 2 offline */
-	int require_down;       /* refuse a host not in ERROR */
+	int require_down;       /* refuse a host not in ERROR; -1 (unset):
+				   yes on OpenNebula, no on OpenStack */
 	char **notify_command;  /* argv, NULL: none */
 	int notify_timeout_s;
 	char *metrics_file;          /* Prometheus textfile, NULL: none */

@@ -62,7 +62,7 @@ static const int failure_lcms[] = { 36, 37, 38, 39, 40, 41, 42,
 
 static const char *const action_names[VMH_VF_ACTION_COUNT] = {
 	"none",        "retry",   "recreate", "resume",
-	"reboot-hard", "resched", "delete",
+	"reboot-hard", "resched", "delete",   "rebuild",
 };
 
 const char *
@@ -81,6 +81,9 @@ vmh_vmfail_action_parse(const char *s)
 	for (i = 0; i < VMH_VF_ACTION_COUNT; i++)
 		if (strcasecmp(s, action_names[i]) == 0)
 			return i;
+	/* What recreate does on OpenStack, in OpenStack's word. */
+	if (strcasecmp(s, "evacuate") == 0)
+		return VMH_VF_RECREATE;
 	return -1;
 }
 
@@ -145,6 +148,10 @@ key_index(const char *name)
 		return VMH_VF_KEY_FAILED;
 	if (strcasecmp(name, "CLONING_FAILURE") == 0)
 		return VMH_VF_KEY_CLONING_FAILURE;
+	if (strcasecmp(name, "ERROR") == 0)
+		return VMH_VF_KEY_ERROR;
+	if (strcasecmp(name, "SHUTOFF") == 0)
+		return VMH_VF_KEY_SHUTOFF;
 	if (strcasecmp(name, vmh_one_lcm_state_name(LCM_UNKNOWN)) == 0)
 		return LCM_UNKNOWN;
 	if (strcasecmp(name, vmh_one_lcm_state_name(LCM_FAILURE)) == 0)
@@ -163,6 +170,10 @@ key_name(int idx)
 		return "FAILED";
 	if (idx == VMH_VF_KEY_CLONING_FAILURE)
 		return "CLONING_FAILURE";
+	if (idx == VMH_VF_KEY_ERROR)
+		return "ERROR";
+	if (idx == VMH_VF_KEY_SHUTOFF)
+		return "SHUTOFF";
 	return vmh_one_lcm_state_name(idx);
 }
 
@@ -180,7 +191,10 @@ vmh_vmfail_state_key(const struct vmh_vm *vm, const char **name)
 	else if (vm->raw_state == ONE_CLONING_FAILURE)
 		idx = VMH_VF_KEY_CLONING_FAILURE;
 	else if (vm->raw_state < 0 && vm->state == VMH_VM_FAILED)
-		idx = VMH_VF_KEY_FAILED; /* Nova ERROR */
+		idx = VMH_VF_KEY_ERROR;
+	else if (vm->raw_state < 0 && vm->state == VMH_VM_POWEROFF &&
+		 vm->stop_cause == VMH_STOP_UNEXPECTED)
+		idx = VMH_VF_KEY_SHUTOFF;
 	else if (vm->raw_state < 0 && vm->state == VMH_VM_UNKNOWN)
 		idx = LCM_UNKNOWN;
 	if (name != NULL)
@@ -250,6 +264,12 @@ vmh_vmfail_conf_default(struct vmh_vmfail_conf **out, struct vmh_error *err)
 	ladder(c, VMH_VF_KEY_FAILED, VMH_VF_RECREATE, VMH_VF_NONE);
 	/* The VM's images could not be copied: an operator's matter. */
 	ladder(c, VMH_VF_KEY_CLONING_FAILURE, VMH_VF_NONE, VMH_VF_NONE);
+	/* OpenStack: a hard reboot on the same host clears most ERRORs and
+	 * starts a server whose guest went down; a rebuild (the root disk
+	 * re-imaged, as OpenNebula's recreate does) comes next. An
+	 * evacuation needs the compute service down: host_error's case. */
+	ladder(c, VMH_VF_KEY_ERROR, VMH_VF_REBOOT_HARD, VMH_VF_REBUILD);
+	ladder(c, VMH_VF_KEY_SHUTOFF, VMH_VF_REBOOT_HARD, VMH_VF_REBUILD);
 	*out = c;
 	return VMH_OK;
 }
@@ -269,6 +289,7 @@ static const char *
 action_misfit(int idx, enum vmh_vmfail_action a)
 {
 	int failure = idx <= VMH_VMFAIL_LCM_MAX && is_failure_lcm(idx);
+	int nova = idx == VMH_VF_KEY_ERROR || idx == VMH_VF_KEY_SHUTOFF;
 
 	switch (a) {
 	case VMH_VF_RETRY:
@@ -276,10 +297,20 @@ action_misfit(int idx, enum vmh_vmfail_action a)
 			       : "retry (recover op 2) only applies to "
 				 "*_FAILURE states";
 	case VMH_VF_RESUME:
+		return idx == LCM_UNKNOWN || idx == VMH_VF_KEY_SHUTOFF
+			   ? NULL
+			   : "only applies to UNKNOWN and SHUTOFF";
 	case VMH_VF_RESCHED:
 		return idx == LCM_UNKNOWN ? NULL : "only applies to UNKNOWN";
 	case VMH_VF_REBOOT_HARD:
-		return "reboot-hard needs a RUNNING VM (vm_probe asks for it)";
+		return nova ? NULL
+			    : "reboot-hard needs a RUNNING VM on OpenNebula "
+			      "(vm_probe asks for it); OpenStack's ERROR and "
+			      "SHUTOFF take it";
+	case VMH_VF_REBUILD:
+		return nova ? NULL
+			    : "rebuild is OpenStack's: it applies to ERROR "
+			      "and SHUTOFF";
 	default:
 		return NULL;
 	}
@@ -306,7 +337,8 @@ parse_ladder(const vmh_setting *g, const char *name, int idx,
 			rc = vmh_conf_error(
 			    s, err,
 			    "vm_failure.states.%s: unknown action '%.40s' "
-			    "(retry, recreate, resume, resched, delete, none)",
+			    "(retry, recreate, resume, resched, delete, "
+			    "reboot-hard, rebuild, evacuate, none)",
 			    name, v[i]);
 			goto done;
 		}
@@ -368,8 +400,9 @@ parse_states(const vmh_setting *g, struct vmh_vmfail_conf *c,
 			return vmh_conf_error(
 			    s, err,
 			    "vm_failure.states: '%s' is not a failure state "
-			    "(a *_FAILURE LCM state, UNKNOWN, FAILED or "
-			    "CLONING_FAILURE)",
+			    "(a *_FAILURE LCM state, UNKNOWN, FAILED, "
+			    "CLONING_FAILURE, or OpenStack's ERROR and "
+			    "SHUTOFF)",
 			    name);
 		if ((rc = parse_ladder(g, name, idx, c, err)) != VMH_OK)
 			return rc;
@@ -553,9 +586,13 @@ done:
 /* The decision                                                        */
 
 static int
-needs_healing(const struct vmh_vm *vm)
+needs_healing(const struct vmh_vm *vm, const char *key)
 {
-	return vm->state == VMH_VM_FAILED || vm->state == VMH_VM_UNKNOWN;
+	/* A stopped OpenStack server, in an episode that began because
+	 * nobody had asked for the stop. */
+	return vm->state == VMH_VM_FAILED || vm->state == VMH_VM_UNKNOWN ||
+	       (vm->raw_state < 0 && vm->state == VMH_VM_POWEROFF &&
+		key != NULL && strcmp(key, "SHUTOFF") == 0);
 }
 
 /* HA_ACTION names what to do when the VM must be replaced or moved: it
@@ -982,7 +1019,7 @@ done:
 /* The VM as it was right before a step was sent: a later read that
  * differs shows the step took effect. */
 struct snap {
-	int state, lcm, vstate, resched;
+	int state, lcm, vstate, resched, busy;
 	long long seq;
 };
 
@@ -1183,6 +1220,7 @@ take_snap(struct run *r)
 	r->snap.lcm = r->vm->raw_lcm;
 	r->snap.vstate = (int)r->vm->state;
 	r->snap.resched = r->vm->resched;
+	r->snap.busy = r->vm->busy;
 	r->snap.seq = r->vm->history_seq;
 }
 
@@ -1195,7 +1233,8 @@ took_effect(const struct run *r, const struct vmh_vm *vm,
 	if (vm->state == VMH_VM_DONE)
 		return 1;
 	if (vm->raw_state != r->snap.state || vm->raw_lcm != r->snap.lcm ||
-	    vm->history_seq != r->snap.seq || (int)vm->state != r->snap.vstate)
+	    vm->history_seq != r->snap.seq ||
+	    (int)vm->state != r->snap.vstate || (vm->busy && !r->snap.busy))
 		return 1;
 	return a == VMH_VF_RESCHED && vm->resched && !r->snap.resched;
 }
@@ -1209,12 +1248,20 @@ applicable(enum vmh_vmfail_action a, const struct vmh_vm *vm)
 		return vm->state == VMH_VM_FAILED &&
 		       vm->raw_state == ONE_ACTIVE;
 	case VMH_VF_RESUME:
-		return vm->state == VMH_VM_UNKNOWN;
+		return vm->state == VMH_VM_UNKNOWN ||
+		       (vm->raw_state < 0 && vm->state == VMH_VM_POWEROFF);
 	case VMH_VF_RESCHED:
 		return vm->state == VMH_VM_UNKNOWN ||
 		       vm->state == VMH_VM_RUNNING;
 	case VMH_VF_REBOOT_HARD:
-		return vm->state == VMH_VM_RUNNING;
+		/* Nova hard-reboots ERROR and stopped servers too. */
+		return vm->state == VMH_VM_RUNNING ||
+		       (vm->raw_state < 0 && (vm->state == VMH_VM_FAILED ||
+					      vm->state == VMH_VM_POWEROFF));
+	case VMH_VF_REBUILD:
+		return vm->raw_state < 0 && (vm->state == VMH_VM_FAILED ||
+					     vm->state == VMH_VM_POWEROFF ||
+					     vm->state == VMH_VM_RUNNING);
 	case VMH_VF_RECREATE:
 		return vm->state != VMH_VM_DONE &&
 		       vm->state != VMH_VM_POWEROFF &&
@@ -1262,6 +1309,7 @@ send_action(struct run *r, enum vmh_vmfail_action a, struct vmh_error *err)
 		[VMH_VF_REBOOT_HARD] = VMH_ACT_REBOOT_HARD,
 		[VMH_VF_RESCHED] = VMH_ACT_RESCHED,
 		[VMH_VF_DELETE] = VMH_ACT_DELETE,
+		[VMH_VF_REBUILD] = VMH_ACT_REBUILD,
 	};
 	struct vmh_one *one = vmh_one_from_cloud(r->cloud);
 	long version = 0;
@@ -1338,6 +1386,7 @@ verify_step(struct run *r, int i, long long t_sent, struct vmh_error *err)
 		vm = r->vm;
 		if (took_effect(r, vm, a))
 			seen_change = 1;
+
 		if (vm->state == target) {
 			int alive = 1;
 
@@ -1354,9 +1403,15 @@ verify_step(struct run *r, int i, long long t_sent, struct vmh_error *err)
 		} else if (vm->state == VMH_VM_DONE) {
 			return verified(r, i, STEP_STOP,
 					"the VM was deleted meanwhile");
+		} else if (vm->busy) {
+			/* Nova keeps vm_state error (or stopped) through a
+			 * hard reboot or rebuild; the task says the work is
+			 * under way. */
 		} else if (vm->state == VMH_VM_FAILED ||
 			   (vm->state == VMH_VM_UNKNOWN &&
-			    (seen_change || a != VMH_VF_RESCHED))) {
+			    (seen_change || a != VMH_VF_RESCHED)) ||
+			   (vm->state == VMH_VM_POWEROFF &&
+			    r->snap.vstate == VMH_VM_POWEROFF)) {
 			/* The same failure right after the step was accepted
 			 * is oned not having moved yet; after settle_ms it
 			 * is the step failing again. */
@@ -1451,14 +1506,14 @@ send_step(struct run *r, int i, int *sent, long long *t_sent,
 	for (attempt = 0;; attempt++) {
 		rc = jrec(r, 1,
 			  json_pack("{s:s, s:I, s:i, s:s, s:i, s:i, s:i, s:I, "
-				    "s:i, s:i}",
+				    "s:i, s:i, s:i}",
 				    "ev", "intent", "ep", (json_int_t)r->ep,
 				    "step", i, "action",
 				    vmh_vmfail_action_name(a), "attempt",
 				    attempt, "state", r->snap.state, "lcm",
 				    r->snap.lcm, "seq", (json_int_t)r->snap.seq,
 				    "vstate", r->snap.vstate, "resched",
-				    r->snap.resched),
+				    r->snap.resched, "busy", r->snap.busy),
 			  err);
 		if (rc != VMH_OK)
 			return rc;
@@ -1533,7 +1588,7 @@ run_steps(struct run *r, struct vmh_error *err)
 			       r->opts->vm_id, why);
 			return VMH_OK;
 		}
-		if (r->opts->steps == NULL && !needs_healing(r->vm)) {
+		if (r->opts->steps == NULL && !needs_healing(r->vm, r->key)) {
 			if (r->vm->state == VMH_VM_RUNNING)
 				finish(r, VMH_VF_OUT_RECOVERED,
 				       "VM %s: running%s%s", r->opts->vm_id,
@@ -1678,6 +1733,7 @@ load_journal(struct run *r, struct vmh_error *err)
 			    (int)vmh_journal_int(rec, "vstate", -1);
 			r->snap.resched =
 			    (int)vmh_journal_int(rec, "resched", 0);
+			r->snap.busy = (int)vmh_journal_int(rec, "busy", 0);
 			intents++;
 		} else if (strcmp(ev, "result") == 0) {
 			if (vmh_journal_int(rec, "step", -1) == r->pending &&
@@ -2008,6 +2064,33 @@ report_vm(struct run *r, int start)
 	set_str(&rep->host_now, r->vm->host_name);
 }
 
+/*
+ * A stopped OpenStack server is a failure only when nobody asked for the
+ * stop: ask the cloud's record of actions. When it cannot tell, or the
+ * question fails, the server stays a stopped server (left alone).
+ */
+static void
+note_stop_cause(struct run *r)
+{
+	char detail[200];
+	struct vmh_error e2;
+
+	if (r->vm->raw_state >= 0 || r->vm->state != VMH_VM_POWEROFF)
+		return;
+	vmh_error_init(&e2);
+	if (vmh_cloud_vm_stop_cause(r->cloud, r->opts->vm_id,
+				    &r->vm->stop_cause, detail, sizeof(detail),
+				    &e2) != VMH_OK) {
+		log_warnx("VM %s: stopped, and why is unknown (%s): left "
+			  "alone",
+			  r->opts->vm_id, e2.text);
+		r->vm->stop_cause = VMH_STOP_UNKNOWN;
+		return;
+	}
+	if (detail[0] != '\0')
+		log_notice("VM %s: stopped: %s", r->opts->vm_id, detail);
+}
+
 /* Decide, wait out a backoff, and act. */
 static enum vmh_rc
 decide_and_act(struct run *r, struct vmh_error *err)
@@ -2018,6 +2101,7 @@ decide_and_act(struct run *r, struct vmh_error *err)
 	int count, round, i;
 
 	for (round = 0;; round++) {
+		note_stop_cause(r);
 		vmh_vmfail_decide(r->c, r->vm, r->host_state, r->opts->steps,
 				  r->opts->n_steps, &plan);
 		if (plan.note[0] != '\0')
@@ -2233,8 +2317,8 @@ vmh_vmfail_run(const struct vmh_conf *conf, struct vmh_cloud *cloud,
 	 */
 	for (round = 1;
 	     rc == VMH_E_API && report->outcome == VMH_VF_OUT_FAILED &&
-	     opts->steps == NULL && r.vm != NULL && needs_healing(r.vm) &&
-	     round < r.c->max_recoveries + 1;
+	     opts->steps == NULL && r.vm != NULL &&
+	     needs_healing(r.vm, r.key) && round < r.c->max_recoveries + 1;
 	     round++) {
 		end_episode(&r, "failed");
 		vmh_error_reset(err);

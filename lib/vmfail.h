@@ -47,6 +47,8 @@ enum vmh_vmfail_action {
 	VMH_VF_REBOOT_HARD, /* reboot-hard (a RUNNING VM whose guest hangs) */
 	VMH_VF_RESCHED,     /* resched: the scheduler moves it (UNKNOWN) */
 	VMH_VF_DELETE,      /* recover op 3 (HA_ACTION=delete only) */
+	VMH_VF_REBUILD,     /* Nova rebuild: same server, same host, root
+			       disk re-imaged from its image */
 	VMH_VF_ACTION_COUNT
 };
 
@@ -61,11 +63,14 @@ struct vmh_vmfail_ladder {
 
 /* State keys of the `states` table: the OpenNebula LCM state names of the
  * failure states (LCM numbers 0..VMH_VMFAIL_LCM_MAX), plus VM STATE names
- * FAILED (4.x) and CLONING_FAILURE. */
+ * FAILED (4.x) and CLONING_FAILURE, plus two OpenStack server states:
+ * ERROR, and SHUTOFF when nobody asked for the stop. */
 #define VMH_VMFAIL_LCM_MAX 80
 enum {
 	VMH_VF_KEY_FAILED = VMH_VMFAIL_LCM_MAX + 1, /* STATE 7, 4.x */
 	VMH_VF_KEY_CLONING_FAILURE,                 /* STATE 11 */
+	VMH_VF_KEY_ERROR,                           /* Nova vm_state error */
+	VMH_VF_KEY_SHUTOFF, /* Nova vm_state stopped, stop not requested */
 	VMH_VF_KEY_COUNT
 };
 
@@ -253,8 +258,10 @@ void vmh_vmfail_decide(const struct vmh_vmfail_conf *c, const struct vmh_vm *vm,
 		       const enum vmh_vmfail_action *override, int n_override,
 		       struct vmh_vmfail_plan *plan);
 
-/* The state key of a VM ("BOOT_FAILURE", "UNKNOWN", "FAILED"...) and its
- * index in conf->states, or -1 when the state has no key. */
+/* The state key of a VM ("BOOT_FAILURE", "UNKNOWN", "FAILED", "ERROR"...)
+ * and its index in conf->states, or -1 when the state has no key. A stopped
+ * OpenStack server has the key SHUTOFF only when vm->stop_cause (which the
+ * caller fills from vmh_cloud_vm_stop_cause()) is VMH_STOP_UNEXPECTED. */
 int vmh_vmfail_state_key(const struct vmh_vm *vm, const char **name);
 
 /* Flap counters of one VM: the episodes that sent something, in time. */

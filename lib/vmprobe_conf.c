@@ -655,14 +655,16 @@ get_duration(const vmh_setting *g, const char *key, long long min_ms,
 	return VMH_OK;
 }
 
-/* reboot (reboot-hard), recreate, resched, none. */
+/* reboot (reboot-hard), recreate (evacuate), rebuild, resched, none. */
 static int
 action_parse(const char *s)
 {
 	if (strcmp(s, "reboot") == 0 || strcmp(s, "reboot-hard") == 0)
 		return VMH_VF_REBOOT_HARD;
-	if (strcmp(s, "recreate") == 0)
+	if (strcmp(s, "recreate") == 0 || strcmp(s, "evacuate") == 0)
 		return VMH_VF_RECREATE;
+	if (strcmp(s, "rebuild") == 0)
+		return VMH_VF_REBUILD;
 	if (strcmp(s, "resched") == 0)
 		return VMH_VF_RESCHED;
 	if (strcmp(s, "none") == 0)
@@ -696,7 +698,8 @@ parse_actions(const vmh_setting *g, struct vmh_vmprobe_conf *c,
 			rc = vmh_conf_error(s, err,
 					    "vm_probe.actions: \"%s\" is not "
 					    "one of \"reboot\", \"recreate\", "
-					    "\"resched\", \"none\"",
+					    "\"rebuild\", \"resched\", "
+					    "\"none\"",
 					    v[i]);
 			goto done;
 		}

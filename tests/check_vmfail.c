@@ -121,6 +121,10 @@ START_TEST(defaults_per_state)
 	assert_ladder(&c->states[LCM("UNKNOWN")], 2, "resume", "recreate");
 	assert_ladder(&c->states[VMH_VF_KEY_FAILED], 1, "recreate");
 	assert_ladder(&c->states[VMH_VF_KEY_CLONING_FAILURE], 0);
+	assert_ladder(&c->states[VMH_VF_KEY_ERROR], 2, "reboot-hard",
+		      "rebuild");
+	assert_ladder(&c->states[VMH_VF_KEY_SHUTOFF], 2, "reboot-hard",
+		      "rebuild");
 	vmh_vmfail_conf_free(c);
 }
 END_TEST
@@ -141,7 +145,9 @@ START_TEST(valid_section)
 		 "states = { boot_failure = [ \"recreate\" ];\n"
 		 "  UNKNOWN = [ \"resched\", \"recreate\" ];\n"
 		 "  PROLOG_FAILURE = [ \"none\" ];\n"
-		 "  CLONING_FAILURE = [ \"delete\" ]; };",
+		 "  CLONING_FAILURE = [ \"delete\" ];\n"
+		 "  ERROR = [ \"reboot-hard\", \"evacuate\" ];\n"
+		 "  SHUTOFF = [ \"resume\", \"rebuild\" ]; };",
 		 &c, msg, sizeof(msg)),
 	    VMH_OK);
 	ck_assert_ptr_nonnull(c->vmfail);
@@ -155,6 +161,11 @@ START_TEST(valid_section)
 	assert_ladder(&c->vmfail->states[LCM("PROLOG_FAILURE")], 0);
 	assert_ladder(&c->vmfail->states[VMH_VF_KEY_CLONING_FAILURE], 1,
 		      "delete");
+	/* evacuate is OpenStack's word for recreate. */
+	assert_ladder(&c->vmfail->states[VMH_VF_KEY_ERROR], 2, "reboot-hard",
+		      "recreate");
+	assert_ladder(&c->vmfail->states[VMH_VF_KEY_SHUTOFF], 2, "resume",
+		      "rebuild");
 	/* Untouched states keep their defaults. */
 	assert_ladder(&c->vmfail->states[LCM("EPILOG_FAILURE")], 1, "retry");
 	vmh_conf_free(c);
@@ -185,6 +196,13 @@ START_TEST(section_errors_name_file_and_line)
 	ck_assert_msg(strstr(m, "only applies to UNKNOWN") != NULL, "%s", m);
 	m = load_err("states = { UNKNOWN = [ \"reboot-hard\" ]; };");
 	ck_assert_msg(strstr(m, "needs a RUNNING VM") != NULL, "%s", m);
+	m = load_err("states = { BOOT_FAILURE = [ \"rebuild\" ]; };");
+	ck_assert_msg(strstr(m, "rebuild is OpenStack's") != NULL, "%s", m);
+	m = load_err("states = { ERROR = [ \"retry\" ]; };");
+	ck_assert_msg(strstr(m, "only applies to *_FAILURE") != NULL, "%s", m);
+	m = load_err("states = { ERROR = [ \"resume\" ]; };");
+	ck_assert_msg(strstr(m, "only applies to UNKNOWN and SHUTOFF") != NULL,
+		      "%s", m);
 	m = load_err("states = { FAILED = [ \"none\", \"recreate\" ]; };");
 	ck_assert_msg(strstr(m, "\"none\" must be alone") != NULL, "%s", m);
 	m = load_err("states = { FAILED = [ \"recreate\", \"recreate\" ]; };");
@@ -343,11 +361,34 @@ START_TEST(decision_table)
 	vmh_vmfail_decide(c, &vm, VMH_HOST_UP, NULL, 0, &p);
 	assert_plan(&p, VMH_VF_NOT_FAILED, 0);
 
-	/* Nova: ERROR uses FAILED's steps. */
+	/* Nova: ERROR is hard-rebooted, then rebuilt. */
 	vm = one_vm(3, 36, NULL);
 	vm.raw_state = vm.raw_lcm = -1;
 	vmh_vmfail_decide(c, &vm, VMH_HOST_UP, NULL, 0, &p);
-	assert_plan(&p, VMH_VF_ACT, 1, "recreate");
+	assert_plan(&p, VMH_VF_ACT, 2, "reboot-hard", "rebuild");
+	ck_assert_str_eq(p.key, "ERROR");
+	/* ... but not on a host whose compute service is down. */
+	vmh_vmfail_decide(c, &vm, VMH_HOST_DOWN, NULL, 0, &p);
+	assert_plan(&p, VMH_VF_HOST_OWNED, 0);
+	/* Nova: a stopped server is a failure only when nobody asked. */
+	vm.state = VMH_VM_POWEROFF;
+	vm.stop_cause = VMH_STOP_UNKNOWN;
+	vmh_vmfail_decide(c, &vm, VMH_HOST_UP, NULL, 0, &p);
+	assert_plan(&p, VMH_VF_NOT_FAILED, 0);
+	vm.stop_cause = VMH_STOP_REQUESTED;
+	vmh_vmfail_decide(c, &vm, VMH_HOST_UP, NULL, 0, &p);
+	assert_plan(&p, VMH_VF_NOT_FAILED, 0);
+	vm.stop_cause = VMH_STOP_UNEXPECTED;
+	vmh_vmfail_decide(c, &vm, VMH_HOST_UP, NULL, 0, &p);
+	assert_plan(&p, VMH_VF_ACT, 2, "reboot-hard", "rebuild");
+	ck_assert_str_eq(p.key, "SHUTOFF");
+	/* An OpenNebula VM in POWEROFF never has the key, whatever the
+	 * field says. */
+	vm = one_vm(8, 0, NULL);
+	vm.state = VMH_VM_POWEROFF;
+	vm.stop_cause = VMH_STOP_UNEXPECTED;
+	vmh_vmfail_decide(c, &vm, VMH_HOST_UP, NULL, 0, &p);
+	assert_plan(&p, VMH_VF_NOT_FAILED, 0);
 	vmh_vmfail_conf_free(c);
 }
 END_TEST

@@ -18,6 +18,8 @@ fails with a one-line message and exit status 1.
   rnapi.py unfence HOST                            force-up + enable when up
   rnapi.py delete ID...                            delete, wait until gone
   rnapi.py service HOST                            the service as JSON
+  rnapi.py nova METHOD PATH [JSON]                 one Nova call, prints the
+                                                   answer's JSON
   rnapi.py serial-evacuate SRC ID...               the plain serial flow:
                                                    force-down + disable,
                                                    then evacuate one server
@@ -280,6 +282,11 @@ def cmd_service(c, a):
     print(json.dumps(svcs[0] if svcs else None))
 
 
+def cmd_nova(c, a):
+    body = c.nv(a.method, a.path, json.loads(a.json) if a.json else None)
+    print(json.dumps(body))
+
+
 def main():
     p = argparse.ArgumentParser(prog="rnapi.py")
     sub = p.add_subparsers(dest="cmd", required=True)
@@ -308,6 +315,10 @@ def main():
     s.add_argument("ids", nargs="+")
     s = sub.add_parser("service")
     s.add_argument("host")
+    s = sub.add_parser("nova")
+    s.add_argument("method")
+    s.add_argument("path")
+    s.add_argument("json", nargs="?")
     s = sub.add_parser("serial-evacuate")
     s.add_argument("src")
     s.add_argument("ids", nargs="+")

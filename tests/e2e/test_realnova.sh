@@ -26,6 +26,7 @@ RN_DIR=${RN_DIR:-/tmp/vmheal-realnova}
 build=${VMH_BUILD:?VMH_BUILD must name the build tree}
 n=${VMH_E2E_SERVERS:-5}
 host_error=$build/hooks/host_error
+vm_failure_recreate=$build/hooks/vm_failure_recreate
 pass=0 fail=0
 work=$(mktemp -d "${TMPDIR:-/tmp}/vmheal-e2e.XXXXXX")
 trap '[ "${VMH_E2E_KEEP:-0}" = 1 ] && echo "e2e: kept $work" || rm -rf "$work"' EXIT
@@ -62,7 +63,6 @@ fence = {
 host_error = {
   default_action = "recreate";
   disable_host = "offline";
-  require_down = false;
   concurrency = 8;
   verify_timeout = 600;
   verify_interval_ms = 500;
@@ -133,6 +133,54 @@ check "cmp1 is up and enabled" \
 	bash -c "s=\$(/usr/bin/python3 '$rn/rnapi.py' service cmp1); echo \"\$s\";
 	         echo \"\$s\" | grep -q '\"state\": \"up\"' && echo \"\$s\" | grep -q '\"status\": \"enabled\"' &&
 	         echo \"\$s\" | grep -q '\"forced_down\": false'"
+
+# vm_failure_recreate on the real Nova: a server in ERROR on a healthy
+# compute is hard-rebooted back to ACTIVE; one a user stopped is left alone.
+server_field() { # id field
+	api nova GET "/servers/$1" | /usr/bin/python3 -c 'import json, sys
+print(json.load(sys.stdin)["server"].get(sys.argv[1]))' "$2"
+}
+wait_field() { # id field value
+	local _
+	for _ in $(seq 1 120); do
+		[ "$(server_field "$1" "$2")" = "$3" ] && return 0
+		sleep 0.5
+	done
+	return 1
+}
+api nova POST "/servers/$ctrl/action" '{"os-resetState": {"state": "error"}}' >/dev/null
+t=$(now)
+"$vm_failure_recreate" -c "$work/vmheal.conf" --vm "$ctrl" --no-syslog -v \
+	>"$work/vmfail.out" 2>"$work/vmfail.log"
+rc=$?
+echo "e2e: vm_failure_recreate_s=$(since "$t") exit=$rc"
+if [ "$rc" = 0 ] && wait_field "$ctrl" status ACTIVE; then
+	ok "vm_failure_recreate: ERROR server hard-rebooted to ACTIVE"
+else
+	bad "vm_failure_recreate: ERROR server not healed (exit $rc, $(server_field "$ctrl" status))"
+	cat "$work/vmfail.out" "$work/vmfail.log"
+fi
+check "vm_failure_recreate: exactly one reboot, no rebuild" \
+	bash -c "api() { /usr/bin/python3 '$rn/rnapi.py' \"\$@\"; }
+	         api nova GET /servers/$ctrl/os-instance-actions | /usr/bin/python3 -c 'import json, sys
+a = [x[\"action\"] for x in json.load(sys.stdin)[\"instanceActions\"]]
+print(a)
+sys.exit(0 if a.count(\"reboot\") == 1 and \"rebuild\" not in a else 1)'"
+api nova POST "/servers/$ctrl/action" '{"os-stop": null}' >/dev/null
+if wait_field "$ctrl" status SHUTOFF; then
+	"$vm_failure_recreate" -c "$work/vmheal.conf" --vm "$ctrl" --no-syslog \
+		>"$work/vmfail2.out" 2>"$work/vmfail2.log"
+	rc=$?
+	if [ "$rc" = 0 ] && grep -q "stop by user" "$work/vmfail2.log" &&
+		[ "$(server_field "$ctrl" status)" = SHUTOFF ]; then
+		ok "vm_failure_recreate: a server a user stopped is left alone"
+	else
+		bad "vm_failure_recreate: user-stopped server (exit $rc, $(server_field "$ctrl" status))"
+		cat "$work/vmfail2.out" "$work/vmfail2.log"
+	fi
+else
+	bad "os-stop: $ctrl did not stop"
+fi
 
 t=$(now)
 # shellcheck disable=SC2086
