@@ -72,6 +72,7 @@ vmh_hosterr_conf_default(struct vmh_hosterr_conf **out, struct vmh_error *err)
 	c->require_down = -1; /* by cloud: see host_error_requires_down() */
 	c->notify_timeout_s = 30;
 	c->second_opinion_timeout_ms = 2000;
+	c->second_opinion_bmc = 1;
 	*out = c;
 	return VMH_OK;
 }
@@ -136,7 +137,8 @@ vmh_hosterr_conf_parse(const vmh_setting *g, struct vmh_hosterr_conf **out,
 					    "second_opinion",
 					    NULL };
 	static const char *const so_keys[] = { "attributes", "port",
-					       "timeout_ms", "on_alive", NULL };
+					       "timeout_ms", "on_alive",
+					       "bmc",        NULL };
 	static const char *const disable[] = { "no", "disable", "offline",
 					       NULL };
 	static const char *const on_alive[] = { "refuse", "proceed", NULL };
@@ -202,6 +204,8 @@ vmh_hosterr_conf_parse(const vmh_setting *g, struct vmh_hosterr_conf **out,
 					   err)) != VMH_OK ||
 		    (rc = vmh_conf_get_enum(so, "on_alive", on_alive,
 					    &c->second_opinion_on_alive,
+					    err)) != VMH_OK ||
+		    (rc = vmh_conf_get_bool(so, "bmc", &c->second_opinion_bmc,
 					    err)) != VMH_OK)
 			goto done;
 	}
@@ -834,13 +838,86 @@ probe_alive(const char *addr, int port, int timeout_ms)
  * (its own net_fence decides locally). The addresses are in the host's
  * attributes named by second_opinion.attributes.
  */
+/* The fence chain's target for this host (borrowed strings). */
+static void
+fence_target(const struct incident *in, struct vmh_fence_target *t)
+{
+	long long id = -1;
+
+	memset(t, 0, sizeof(*t));
+	vmh_strtonum(in->host->id, 0, 0x7fffffffffffLL, &id, "host id", NULL);
+	t->name = in->host->name;
+	t->id = id;
+	t->attrs = (const char *const *)in->host->attrs;
+	t->host_xml =
+	    in->opts->host_xml ? in->opts->host_xml : in->host->document;
+}
+
+/*
+ * Ask the BMC (the fence chain's status, which changes nothing) before the
+ * networks. OFF: the host is down, not cut off. ON: the OS may be hung or
+ * isolated: the networks decide. No answer: a chassis without power, or a
+ * BMC network that is down too; the fence will tell (and fail if the BMC
+ * stays silent).
+ */
+static enum vmh_fence_power
+bmc_power(struct incident *in)
+{
+	struct vmh_fence_target t;
+	struct vmh_fence_report fr;
+	enum vmh_fence_power power = VMH_FENCE_PW_UNKNOWN;
+	struct vmh_error e2;
+	long long t0 = vmh_now_ms();
+
+	if (!in->hc->second_opinion_bmc || in->opts->no_fencing ||
+	    in->conf->fence == NULL || in->conf->fence->n_levels == 0)
+		return VMH_FENCE_PW_UNKNOWN;
+	if (in->opts->dry_run) {
+		log_info("host %s: dry run: would ask the fence chain for the "
+			 "power state",
+			 in->host->name);
+		return VMH_FENCE_PW_UNKNOWN;
+	}
+	fence_target(in, &t);
+	vmh_fence_report_init(&fr);
+	vmh_error_init(&e2);
+	if (vmh_fence_status(in->conf->fence, in->conf, &t, 0, &power, &fr,
+			     &e2) != VMH_OK)
+		power = VMH_FENCE_PW_UNKNOWN;
+	vmh_fence_report_free(&fr);
+	set_str(&in->report->bmc_power, power == VMH_FENCE_PW_OFF  ? "off"
+					: power == VMH_FENCE_PW_ON ? "on"
+								   : "unknown");
+	switch (power) {
+	case VMH_FENCE_PW_OFF:
+		log_notice("host %s: the BMC reports power OFF (%lld ms): "
+			   "down, not cut off",
+			   in->host->name, vmh_now_ms() - t0);
+		break;
+	case VMH_FENCE_PW_ON:
+		log_notice("host %s: the BMC reports power ON (%lld ms): hung "
+			   "or cut off; the networks decide",
+			   in->host->name, vmh_now_ms() - t0);
+		break;
+	default:
+		log_warnx("host %s: the BMC could not tell the power state "
+			  "(%s): no power at all, or its network is down too",
+			  in->host->name,
+			  e2.text[0] ? e2.text : "no level answers status");
+		break;
+	}
+	return power;
+}
+
 static enum vmh_rc
 second_opinion(struct incident *in, struct vmh_error *err)
 {
 	char *const *names = in->hc->second_opinion_attrs;
 	size_t i, asked = 0;
+	enum vmh_fence_power power;
 
 	set_stage(in, "second-opinion");
+	power = bmc_power(in);
 	if (names == NULL || names[0] == NULL) {
 		log_info("host %s: no second channel configured "
 			 "(host_error.second_opinion): proceeding on the "
@@ -862,6 +939,18 @@ second_opinion(struct incident *in, struct vmh_error *err)
 			log_info("host %s: %s %s does not answer",
 				 in->host->name, names[i], addr);
 			continue;
+		}
+		/* Powered off, yet answering: the fence chain names
+		 * another machine (a wrong BMC address), and fencing would
+		 * "prove" the wrong host dead. Whatever on_alive says. */
+		if (power == VMH_FENCE_PW_OFF) {
+			notify(in, "fence_failed", names[i]);
+			return vmh_error_set(
+			    err, VMH_E_FENCE, in->host->name, 0,
+			    "the BMC reports power OFF but the host answers "
+			    "on %s (%s): does its fence configuration name "
+			    "another machine? recovering nothing",
+			    names[i], addr);
 		}
 		if (in->hc->second_opinion_on_alive) {
 			log_warnx("host %s answers on %s (%s) but "
@@ -891,7 +980,7 @@ fence(struct incident *in, struct vmh_error *err)
 {
 	struct vmh_fence_report fr;
 	struct vmh_fence_target t = { 0 };
-	long long id = -1, t0 = vmh_now_ms();
+	long long t0 = vmh_now_ms();
 	enum vmh_rc rc;
 	char detail[VMH_ERROR_TEXT_MAX];
 
@@ -925,12 +1014,7 @@ fence(struct incident *in, struct vmh_error *err)
 		    "without fencing (unsafe); nothing was recovered",
 		    in->conf->path ? in->conf->path : "vmheal.conf");
 	}
-	vmh_strtonum(in->host->id, 0, 0x7fffffffffffLL, &id, "host id", NULL);
-	t.name = in->host->name;
-	t.id = id;
-	t.attrs = (const char *const *)in->host->attrs;
-	t.host_xml =
-	    in->opts->host_xml ? in->opts->host_xml : in->host->document;
+	fence_target(in, &t);
 	vmh_fence_report_init(&fr);
 	rc = vmh_fence_host(in->conf->fence, in->conf, &t, in->opts->dry_run,
 			    &fr, err);
@@ -1849,6 +1933,7 @@ vmh_hosterr_report_free(struct vmh_hosterr_report *r)
 	free(r->stage);
 	free(r->summary);
 	free(r->fence_how);
+	free(r->bmc_power);
 	memset(r, 0, sizeof(*r));
 }
 
@@ -1861,6 +1946,9 @@ vmh_hosterr_report_print(const struct vmh_hosterr_report *r, FILE *f)
 		return;
 	fprintf(f, "host %s (id %s)%s\n", r->host_name, r->host_id,
 		r->resumed ? ": resumed an interrupted incident" : "");
+	if (r->bmc_power != NULL)
+		fprintf(f, "  BMC:      power %s before fencing\n",
+			r->bmc_power);
 	if (r->fenced == 1)
 		fprintf(f, "  fenced:   yes, by %s (%.1f s)\n",
 			r->fence_how ? r->fence_how : "?",
@@ -1912,15 +2000,15 @@ vmh_hosterr_report_json(const struct vmh_hosterr_report *r, FILE *f)
 			      "calls", v->calls, "ms", (json_int_t)v->ms));
 	}
 	doc = json_pack(
-	    "{s:s?, s:s?, s:s, s:i, s:s?, s:b, s:i, s:s?, s:I, s:I, s:I, "
-	    "s:I, s:o}",
+	    "{s:s?, s:s?, s:s, s:i, s:s?, s:b, s:i, s:s?, s:s?, s:I, s:I, "
+	    "s:I, s:I, s:o}",
 	    "host", r->host_name, "host_id", r->host_id, "outcome",
 	    vmh_strerror(r->rc), "exit_status", vmh_rc_to_exit(r->rc),
 	    "summary", r->summary, "resumed", r->resumed, "fenced", r->fenced,
-	    "fence_how", r->fence_how, "fence_ms", (json_int_t)r->fence_ms,
-	    "recover_ms", (json_int_t)r->recover_ms, "total_ms",
-	    (json_int_t)r->total_ms, "api_calls", (json_int_t)r->api_calls,
-	    "vms", vms);
+	    "fence_how", r->fence_how, "bmc_power", r->bmc_power, "fence_ms",
+	    (json_int_t)r->fence_ms, "recover_ms", (json_int_t)r->recover_ms,
+	    "total_ms", (json_int_t)r->total_ms, "api_calls",
+	    (json_int_t)r->api_calls, "vms", vms);
 	if (doc != NULL) {
 		json_dumpf(doc, f, JSON_INDENT(2));
 		fputc('\n', f);

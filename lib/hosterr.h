@@ -41,6 +41,8 @@ struct vmh_hosterr_conf {
 	int second_opinion_port;     /* TCP port, 0: ICMP echo */
 	int second_opinion_timeout_ms;
 	int second_opinion_on_alive; /* 0 refuse (isolated), 1 proceed */
+	int second_opinion_bmc;      /* ask the fence chain for the power
+					state first (default 1) */
 };
 
 enum vmh_rc vmh_hosterr_conf_parse(const vmh_setting *group,
@@ -95,6 +97,8 @@ struct vmh_hosterr_report {
 	int resumed;     /* this run continued an interrupted incident */
 	int fenced;      /* 1 fenced and verified, 0 not, -1 skipped (-u) */
 	char *fence_how; /* fence level or "-u" */
+	char *bmc_power; /* the second opinion's power state: "on", "off",
+			    "unknown"; NULL: not asked */
 	long fence_ms;
 	long recover_ms;
 	long total_ms;

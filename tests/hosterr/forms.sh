@@ -144,6 +144,34 @@ onesim_ctl fail-host host1 --mode partition >/dev/null
 check "isolated: exit 82" test $? = 82
 check "isolated: nothing recovered, not fenced" test -z "$(recover_counts)" -a ! -e "$T/fence.log"
 
+# The BMC is asked first (the fence level's status command, which stands
+# for it: ON until the fence script ran, then OFF).
+bmc_status_level() { # the status command's script body
+	printf '#!/bin/bash\ncat >/dev/null\n%s\n' "$1" >"$T/status.sh"
+	chmod 700 "$T/status.sh"
+	sed -i "s|timeout = 30; }|timeout = 30; status_command = \"$T/status.sh\"; }|" "$T/vmheal.conf"
+}
+new_case bmc
+bmc_status_level "[ -e '$T/fence.log' ] && exit 2; exit 0"
+onesim_ctl fail-host host1 --mode crash >/dev/null
+"$T/hook" --host host1 -r --json >"$T/out" 2>"$T/err"
+check "BMC on: exit 0" test $? = 0
+check "BMC on: asked before the fence, said so" grep -q "the BMC reports power ON" "$T/err"
+check "BMC on: in the report" grep -q '"bmc_power": "on"' "$T/out"
+check "BMC on: recovered" exactly_once 0 1 2 3 4 5
+
+# The BMC says OFF, yet the host answers on its storage network: the fence
+# configuration names another machine. Nothing is fenced or recovered, even
+# with on_alive = "proceed".
+new_case bmc-wrong ok "second_opinion = { attributes = [ \"STORAGE_IP\" ]; port = 1; on_alive = \"proceed\"; };"
+sed -i "s/port = [0-9]*;/port = $(cat "$ONESIM_DIR/port");/" "$T/vmheal.conf"
+bmc_status_level "exit 2"
+onesim_ctl fail-host host1 --mode partition >/dev/null
+"$T/hook" --host host1 -r >"$T/out" 2>"$T/err"
+check "BMC off but host answers: exit 80" test $? = 80
+check "BMC off but host answers: says why" grep -q "another machine" "$T/err"
+check "BMC off but host answers: nothing recovered, not fenced" test -z "$(recover_counts)" -a ! -e "$T/fence.log"
+
 # --restore: refused while down or while the incident is open; then the
 # host disabled after its fence comes back into scheduling.
 new_case restore ok 'disable_host = "disable";'
