@@ -1387,7 +1387,10 @@ verify_step(struct run *r, int i, long long t_sent, struct vmh_error *err)
 		if (took_effect(r, vm, a))
 			seen_change = 1;
 
-		if (vm->state == target) {
+		if (vm->busy) {
+			/* Nova: a task under way (a hard reboot shows the
+			 * server ACTIVE, or ERROR, until it ends). */
+		} else if (vm->state == target) {
 			int alive = 1;
 
 			if (r->opts->guest_alive != NULL)
@@ -1403,10 +1406,6 @@ verify_step(struct run *r, int i, long long t_sent, struct vmh_error *err)
 		} else if (vm->state == VMH_VM_DONE) {
 			return verified(r, i, STEP_STOP,
 					"the VM was deleted meanwhile");
-		} else if (vm->busy) {
-			/* Nova keeps vm_state error (or stopped) through a
-			 * hard reboot or rebuild; the task says the work is
-			 * under way. */
 		} else if (vm->state == VMH_VM_FAILED ||
 			   (vm->state == VMH_VM_UNKNOWN &&
 			    (seen_change || a != VMH_VF_RESCHED)) ||

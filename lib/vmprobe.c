@@ -60,8 +60,6 @@
 #define VP_REFRESH_RETRY_S  15
 #define VP_STATUS_WAIT_MS   5000
 #define VP_GAVE_UP_ATTR     "HA_GAVE_UP" /* vm_failure's default */
-#define VP_STORM_PERCENT    25           /* more targets down than this ... */
-#define VP_STORM_MIN_DOWN   5 /* ... and at least this many: no heals */
 #define VP_LOCAL_RETRY_US   20000
 /* libcurl before 8.x walks its whole connection cache each time a transfer
  * leaves a multi handle: with one cached connection per HTTP target that is
@@ -1269,8 +1267,8 @@ storm_check(struct vp *vp)
 		probed++;
 		down += t->fsm.state == VMH_VP_DOWN;
 	}
-	return down >= VP_STORM_MIN_DOWN &&
-	       down * 100 > probed * VP_STORM_PERCENT;
+	return down >= (size_t)vp->vc->storm_min_down &&
+	       down * 100 > probed * (size_t)vp->vc->storm_percent;
 }
 
 static void
@@ -1303,7 +1301,7 @@ maybe_heal(struct vp *vp, struct target *t)
 				"guests)"
 			      : "fewer than %d%% of the targets are down: "
 				"heals allowed again",
-			VP_STORM_PERCENT);
+			vp->vc->storm_percent);
 	}
 	if (storm)
 		return;

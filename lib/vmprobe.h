@@ -137,6 +137,8 @@ struct vmh_vmprobe_conf {
 	int heal_reset_s;      /* up this long: the ladder starts over */
 	int heal_retry_s;      /* after a heal that could not run */
 	int max_heals;         /* heals running at once */
+	int storm_percent;     /* more targets down than this share ... */
+	int storm_min_down;    /* ... and at least this many: no heals */
 	char **notify_command; /* argv, NULL: none */
 	int notify_timeout_s;
 	char *metrics_file; /* Prometheus textfile, NULL: none */

@@ -879,6 +879,8 @@ set_defaults(struct vmh_vmprobe_conf *c, struct vmh_error *err)
 	c->heal_reset_s = VP_DEFAULT_HEAL_RESET_S;
 	c->heal_retry_s = VP_DEFAULT_HEAL_RETRY_S;
 	c->max_heals = VP_DEFAULT_MAX_HEALS;
+	c->storm_percent = 25;
+	c->storm_min_down = 5;
 	c->notify_timeout_s = VP_DEFAULT_NOTIFY_S;
 	c->metrics_interval_s = VP_DEFAULT_METRICS_S;
 	if ((c->attribute = strdup(VP_DEFAULT_ATTRIBUTE)) == NULL)
@@ -930,6 +932,8 @@ vmh_vmprobe_conf_parse(const vmh_setting *g, struct vmh_vmprobe_conf **out,
 					    "heal_reset",
 					    "heal_retry",
 					    "max_heals",
+					    "storm_percent",
+					    "storm_min_down",
 					    "notify_command",
 					    "notify_timeout",
 					    "metrics_file",
@@ -990,6 +994,10 @@ vmh_vmprobe_conf_parse(const vmh_setting *g, struct vmh_vmprobe_conf **out,
 				   err)) != VMH_OK ||
 	    (rc = vmh_conf_get_int(g, "max_heals", 1, 256, &c->max_heals,
 				   err)) != VMH_OK ||
+	    (rc = vmh_conf_get_int(g, "storm_percent", 1, 100,
+				   &c->storm_percent, err)) != VMH_OK ||
+	    (rc = vmh_conf_get_int(g, "storm_min_down", 1, 1000000,
+				   &c->storm_min_down, err)) != VMH_OK ||
 	    (rc = vmh_conf_get_strv(g, "notify_command", &c->notify_command,
 				    err)) != VMH_OK ||
 	    (rc = vmh_conf_get_int(g, "notify_timeout", 1, 3600,

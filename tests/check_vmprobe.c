@@ -316,7 +316,8 @@ START_TEST(conf_good)
 	    load("vm_probe = {\n"
 		 "  period = 5; timeout = \"750ms\"; initial_delay = 0.5;\n"
 		 "  fall = 2; rise = 3; jitter = 20; refresh_interval = 30;\n"
-		 "  actions = [ \"reboot\", \"recreate\", \"resched\" ];\n"
+		 "  actions = [ \"reboot\", \"rebuild\", \"evacuate\" ];\n"
+		 "  storm_percent = 60; storm_min_down = 2;\n"
 		 "  exec = { pg = [ \"/usr/local/bin/check-pg\", \"-q\" ]; };\n"
 		 "  metrics_file = \"/tmp/x.prom\"; heal = false;\n"
 		 "  targets = (\n"
@@ -337,6 +338,10 @@ START_TEST(conf_good)
 	ck_assert_int_eq(c->jitter_pct, 20);
 	ck_assert_int_eq(c->refresh_s, 30);
 	ck_assert_int_eq(c->n_actions, 3);
+	ck_assert_int_eq(c->actions[1], VMH_VF_REBUILD);
+	ck_assert_int_eq(c->actions[2], VMH_VF_RECREATE);
+	ck_assert_int_eq(c->storm_percent, 60);
+	ck_assert_int_eq(c->storm_min_down, 2);
 	ck_assert_int_eq(c->heal, 0);
 	ck_assert_uint_eq(c->n_exec, 1);
 	ck_assert_str_eq(c->exec[0].argv[1], "-q");
@@ -365,6 +370,8 @@ START_TEST(conf_errors)
 		 "longer than the period");
 	conf_bad("vm_probe = {\n  actions = [ \"pray\" ];\n};\n", 3,
 		 "\"pray\" is not one of");
+	conf_bad("vm_probe = {\n  storm_percent = 0;\n};\n", 3,
+		 "0 is out of range 1..100");
 	conf_bad("vm_probe = {\n  attribute = \"HA PROBE\";\n};\n", 3,
 		 "not an attribute name");
 	conf_bad("vm_probe = {\n  exec = { x = [ \"relative\" ]; };\n};\n", 3,

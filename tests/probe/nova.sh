@@ -35,7 +35,8 @@ cat >"$T/vmheal.conf" <<CONF
 state_dir = "$T/state";
 cloud = "openstack";
 vm_probe = { refresh_interval = 5; min_period = "100ms"; initial_delay = 0;
-  heal_grace = "500ms"; heal_retry = 1; };
+  heal_grace = "500ms"; heal_retry = 1; storm_percent = 50; storm_min_down = 2;
+  actions = [ "reboot", "rebuild" ]; };
 CONF
 
 addr_of() { # target name: its address in the status
@@ -55,6 +56,26 @@ check "a server without HA_PROBE is not a target" \
 	sh -c "! grep -q '$S4' '$T/status.txt'"
 rctl set 127.73.0.1:28000 refuse
 check "its service stops: down" wait_for 4 is_state "vm-$S1/fixed" down
+server_reboots() { # server: its accepted reboots
+	novasim_ctl ledger | pyj 'len([r for r in d["ledger"] if r.get("server") == a[0] and r.get("action") == "reboot" and r["status"] < 300])' "$1"
+}
+rebooted() { [ "$(server_reboots "$1")" -ge 1 ]; }
+check "healed: a hard reboot through Nova" wait_for 6 rebooted "$S1"
+# The storm brake: both servers up again, then a stricter brake on SIGHUP
+# (one of two down is over 40 %): a server that goes down is not healed.
+rctl set 127.73.0.1:28000 ok
+check "storm: the first server answers again" wait_for 8 is_state "vm-$S1/fixed" up
+sed -i 's/storm_percent = 50; storm_min_down = 2;/storm_percent = 40; storm_min_down = 1;/' "$T/vmheal.conf"
+kill -HUP "$VP_PID"
+sleep 0.5
+rctl set 127.73.0.8:28000 refuse
+check "storm: the second server is down" wait_for 4 is_state "vm-$S2/floating" down
+check "storm: the brake is logged" \
+	wait_for 4 grep -q "more than 40% of the targets are down: no heals" "$T/vp.log"
+sleep 1
+check "storm: the second server is not healed ($(server_reboots "$S2") reboots)" \
+	test "$(server_reboots "$S2")" = 0
+
 # Its compute dies and Nova sees the service down: host_error's, whatever
 # the probe says (the server is matched to its compute by name).
 server_posts() { # Nova calls that act on servers, so far
