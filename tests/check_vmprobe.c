@@ -17,6 +17,7 @@
 #include "netcheck.h"
 #include "str.h"
 #include "testutil.h"
+#include "vmfail.h"
 #include "vmprobe.h"
 
 static struct vmh_vmprobe_conf *
