@@ -14,6 +14,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
@@ -32,6 +33,8 @@
 #define ONE_DEFAULT_MONITOR 60
 #define ONE_SYSTEM_AUTH     "/var/lib/one/.one/one_auth"
 #define ONE_SYSTEM_ENDPOINT "/var/lib/one/.one/one_endpoint"
+#define ONE_DEFAULT_TIMEOUT 30    /* s, the Ruby OCA's XML-RPC default */
+#define ONE_TIMEOUT_MAX     86400 /* s, for ONE_XMLRPC_TIMEOUT */
 
 struct vmh_one {
 	char *endpoint;
@@ -303,6 +306,77 @@ nomem:
 	return vmh_error_set(err, VMH_E_NOMEM, NULL, 0, "out of memory");
 }
 
+enum vmh_rc
+vmh_one_find_timeout(const struct vmh_conf_opennebula *o, int *seconds,
+		     const char **source, struct vmh_error *err)
+{
+	const char *env = getenv("ONE_XMLRPC_TIMEOUT");
+	long long v;
+
+	*seconds = ONE_DEFAULT_TIMEOUT;
+	*source = "built-in default";
+	if (o != NULL && o->timeout_s > 0) {
+		*seconds = o->timeout_s;
+		*source = "configuration";
+		return VMH_OK;
+	}
+	if (env == NULL || *env == '\0')
+		return VMH_OK;
+	if (vmh_strtonum(env, 1, ONE_TIMEOUT_MAX, &v, "ONE_XMLRPC_TIMEOUT",
+			 NULL) != VMH_OK)
+		return vmh_error_set(err, VMH_E_CONFIG, NULL, 0,
+				     "ONE_XMLRPC_TIMEOUT: '%.40s' is not a "
+				     "whole number of seconds in 1..%d",
+				     env, ONE_TIMEOUT_MAX);
+	*seconds = (int)v;
+	*source = "ONE_XMLRPC_TIMEOUT";
+	return VMH_OK;
+}
+
+/*
+ * TLS as OpenNebula's Ruby OCA sets it up: extra CAs from the
+ * configuration's ca_dir, else $ONE_CERT_DIR (read when the HTTP client is
+ * made; *ca_dir_from names the setting for messages), and no verification
+ * at all when $ONE_DISABLE_SSL_VERIFY is set. cacert replaces the system
+ * store (a configuration key only: the OCA has no such variable).
+ */
+static enum vmh_rc
+one_tls(const struct vmh_conf_opennebula *o, const char *endpoint,
+	struct vmh_http_opts *ho, const char **ca_dir_from,
+	struct vmh_error *err)
+{
+	const char *env;
+
+	*ca_dir_from = NULL;
+	if (o->cacert != NULL && *o->cacert != '\0') {
+		if (access(o->cacert, R_OK) != 0)
+			return vmh_error_set(err, VMH_E_CONFIG, o->cacert, 0,
+					     "opennebula.cacert: cannot read "
+					     "the CA file: %s",
+					     strerror(errno));
+		ho->ca_file = o->cacert;
+	}
+	if (o->ca_dir != NULL && *o->ca_dir != '\0') {
+		ho->ca_dir = o->ca_dir;
+		*ca_dir_from = "opennebula.ca_dir";
+	} else if ((env = getenv("ONE_CERT_DIR")) != NULL && *env != '\0') {
+		ho->ca_dir = env;
+		*ca_dir_from = "ONE_CERT_DIR";
+	}
+	if ((env = getenv("ONE_DISABLE_SSL_VERIFY")) != NULL && *env != '\0') {
+		ho->insecure = 1;
+		/* Only https:// has anything to verify. */
+		if (strncasecmp(endpoint, "https://", 8) == 0)
+			log_warnx("opennebula: TLS certificates are NOT "
+				  "verified (ONE_DISABLE_SSL_VERIFY is set)");
+		else
+			log_debug("opennebula: ONE_DISABLE_SSL_VERIFY is set "
+				  "(no TLS on %s)",
+				  endpoint);
+	}
+	return VMH_OK;
+}
+
 /* ---- The client */
 
 enum vmh_rc
@@ -310,10 +384,12 @@ vmh_one_open(const struct vmh_conf *conf, struct vmh_one **out,
 	     struct vmh_error *err)
 {
 	struct vmh_http_opts ho;
+	struct vmh_error he;
 	struct vmh_one *one;
-	const char *esrc, *env;
+	const char *esrc, *env, *tsrc, *ca_from;
 	char *asrc = NULL, *colon;
 	long long v;
+	int timeout_s;
 	enum vmh_rc rc;
 
 	*out = NULL;
@@ -323,6 +399,8 @@ vmh_one_open(const struct vmh_conf *conf, struct vmh_one **out,
 	if ((rc = vmh_one_find_endpoint(&conf->one, &one->endpoint, &esrc,
 					err)) != VMH_OK ||
 	    (rc = vmh_one_find_session(conf, &one->session, &asrc, err)) !=
+		VMH_OK ||
+	    (rc = vmh_one_find_timeout(&conf->one, &timeout_s, &tsrc, err)) !=
 		VMH_OK)
 		goto fail;
 	/* Mask the session, and the password alone, in every log line. */
@@ -340,8 +418,7 @@ vmh_one_open(const struct vmh_conf *conf, struct vmh_one **out,
 			one->page_size = v < 2 ? 0 : (int)v;
 	}
 	memset(&ho, 0, sizeof(ho));
-	ho.timeout_ms =
-	    (conf->one.timeout_s > 0 ? conf->one.timeout_s : 30) * 1000L;
+	ho.timeout_ms = timeout_s * 1000L;
 	ho.connect_timeout_ms =
 	    (conf->one.connect_timeout_s > 0 ? conf->one.connect_timeout_s
 					     : 10) *
@@ -350,10 +427,21 @@ vmh_one_open(const struct vmh_conf *conf, struct vmh_one **out,
 			      ? conf->http_max_response
 			      : (size_t)64 * 1024 * 1024;
 	ho.max_concurrency = one->concurrency;
-	if ((rc = vmh_http_new(&ho, &one->http, err)) != VMH_OK)
+	if ((rc = one_tls(&conf->one, one->endpoint, &ho, &ca_from, err)) !=
+	    VMH_OK)
 		goto fail;
-	log_debug("opennebula: endpoint %s (from %s), credentials from %s",
-		  one->endpoint, esrc, asrc);
+	vmh_error_init(&he);
+	if ((rc = vmh_http_new(&ho, &one->http, &he)) != VMH_OK) {
+		/* Only the CA directory is read here: name its setting. */
+		vmh_error_set(
+		    err, rc, he.source, he.line, "%s%s%s",
+		    rc == VMH_E_CONFIG && ca_from != NULL ? ca_from : "",
+		    rc == VMH_E_CONFIG && ca_from != NULL ? ": " : "", he.text);
+		goto fail;
+	}
+	log_debug("opennebula: endpoint %s (from %s), credentials from %s, "
+		  "timeout %d s (from %s)",
+		  one->endpoint, esrc, asrc, timeout_s, tsrc);
 	free(asrc);
 	*out = one;
 	return VMH_OK;

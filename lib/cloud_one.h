@@ -38,6 +38,16 @@ enum vmh_rc vmh_one_find_endpoint(const struct vmh_conf_opennebula *o,
 				  struct vmh_error *err);
 
 /*
+ * Seconds for a whole call: conf timeout when set (> 0), else
+ * $ONE_XMLRPC_TIMEOUT (set and non-empty; a value that is not a whole
+ * number in 1..86400 is VMH_E_CONFIG naming the variable and the value),
+ * else 30. *source says which (static string).
+ */
+enum vmh_rc vmh_one_find_timeout(const struct vmh_conf_opennebula *o,
+				 int *seconds, const char **source,
+				 struct vmh_error *err);
+
+/*
  * The session string "user:password" (or "user:token"), allocated, trailing
  * whitespace stripped: the secret named by conf auth_secret, else the file
  * conf auth_file, else $ONE_AUTH (when set, non-empty and a regular file),
@@ -56,7 +66,14 @@ enum vmh_rc vmh_one_find_session(const struct vmh_conf *conf, char **session,
  * Borrowed: it lives as long as c. */
 struct vmh_one *vmh_one_from_cloud(struct vmh_cloud *c);
 
-/* Find endpoint and session, set up HTTP. No network traffic yet. */
+/*
+ * Find endpoint, session and timeout, set up HTTP. No network traffic yet.
+ * TLS: conf cacert replaces the system store; extra CAs come from conf
+ * ca_dir, else $ONE_CERT_DIR (every regular PEM file of the directory,
+ * read here: an unreadable directory is VMH_E_CONFIG naming the setting
+ * and the path); $ONE_DISABLE_SSL_VERIFY (non-empty) turns verification
+ * off, with a warning.
+ */
 enum vmh_rc vmh_one_open(const struct vmh_conf *conf, struct vmh_one **out,
 			 struct vmh_error *err);
 void vmh_one_close(struct vmh_one *one);

@@ -28,7 +28,6 @@
 #define CONF_DEFAULT_STATE_DIR       LOCALSTATEDIR "/lib/vmheal"
 #define CONF_DEFAULT_MAX_RESPONSE    (64 * 1024 * 1024)
 #define CONF_DEFAULT_CONCURRENCY     32
-#define CONF_DEFAULT_API_TIMEOUT     30
 #define CONF_DEFAULT_CONNECT_TIMEOUT 10
 #define CONF_SECRETS_MAX             256
 
@@ -452,9 +451,15 @@ parse_opennebula(const vmh_setting *g, struct vmh_conf *conf,
 		 struct vmh_error *err)
 {
 	static const char *const keys[] = {
-		"endpoint", "auth_file",       "auth_secret",
-		"timeout",  "connect_timeout", "monitoring_interval",
-		NULL
+		"endpoint",
+		"auth_file",
+		"auth_secret",
+		"cacert",
+		"ca_dir",
+		"timeout",
+		"connect_timeout",
+		"monitoring_interval",
+		NULL,
 	};
 	struct vmh_conf_opennebula *o = &conf->one;
 	enum vmh_rc rc;
@@ -466,6 +471,10 @@ parse_opennebula(const vmh_setting *g, struct vmh_conf *conf,
 		VMH_OK ||
 	    (rc = vmh_conf_get_string(g, "auth_secret", &o->auth_secret,
 				      err)) != VMH_OK ||
+	    (rc = vmh_conf_get_string(g, "cacert", &o->cacert, err)) !=
+		VMH_OK ||
+	    (rc = vmh_conf_get_string(g, "ca_dir", &o->ca_dir, err)) !=
+		VMH_OK ||
 	    (rc = vmh_conf_get_int(g, "timeout", 1, 3600, &o->timeout_s,
 				   err)) != VMH_OK ||
 	    (rc = vmh_conf_get_int(g, "connect_timeout", 1, 600,
@@ -592,7 +601,8 @@ set_defaults(struct vmh_conf *conf, struct vmh_error *err)
 	conf->syslog_facility = LOG_DAEMON;
 	conf->http_max_concurrency = CONF_DEFAULT_CONCURRENCY;
 	conf->http_max_response = CONF_DEFAULT_MAX_RESPONSE;
-	conf->one.timeout_s = CONF_DEFAULT_API_TIMEOUT;
+	/* conf->one.timeout_s stays 0: ONE_XMLRPC_TIMEOUT, else 30 s (see
+	 * lib/cloud_one.c), unless the file sets it. */
 	conf->one.connect_timeout_s = CONF_DEFAULT_CONNECT_TIMEOUT;
 	if (conf->cloud == NULL || conf->state_dir == NULL)
 		return vmh_error_set(err, VMH_E_NOMEM, NULL, 0,
@@ -675,6 +685,8 @@ vmh_conf_free(struct vmh_conf *conf)
 	free(conf->one.endpoint);
 	free(conf->one.auth_file);
 	free(conf->one.auth_secret);
+	free(conf->one.cacert);
+	free(conf->one.ca_dir);
 	for (i = 0; i < conf->n_secrets; i++) {
 		/* Secrets do not linger in freed memory. */
 		explicit_bzero(conf->secrets[i].value,

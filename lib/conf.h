@@ -27,7 +27,12 @@ struct vmh_conf_opennebula {
 	char *endpoint;    /* NULL: ONE_XMLRPC / one_endpoint lookup */
 	char *auth_file;   /* NULL: ONE_AUTH / one_auth lookup */
 	char *auth_secret; /* name of a secret holding "user:password" */
-	int timeout_s;     /* per call */
+	char *cacert;      /* PEM bundle replacing the system store; NULL:
+			      the system store */
+	char *ca_dir;      /* extra trusted CAs (PEM files); NULL:
+			      ONE_CERT_DIR, else none */
+	int timeout_s;     /* per call; 0 (not set): ONE_XMLRPC_TIMEOUT,
+			      else 30 */
 	int connect_timeout_s;
 	int monitoring_interval_s; /* 0: ask oned, else 60 */
 };

@@ -9,19 +9,26 @@
 
 #include <curl/curl.h>
 #include <ctype.h>
+#include <dirent.h>
+#include <errno.h>
+#include <fcntl.h>
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
+#include <sys/stat.h>
+#include <unistd.h>
 
 #include "http.h"
 #include "log.h"
 #include "str.h"
 
-#define HTTP_MAX_HEADER_BYTES (64 * 1024)
-#define HTTP_POLL_MS          1000
-#define HTTP_URL_MSG_MAX      200
-#define HTTP_SNIPPET_MAX      160
-#define HTTP_ASYNC_IDLE_MAX   4 /* easy handles kept by an async client */
+#define HTTP_MAX_HEADER_BYTES   (64 * 1024)
+#define HTTP_POLL_MS            1000
+#define HTTP_URL_MSG_MAX        200
+#define HTTP_SNIPPET_MAX        160
+#define HTTP_ASYNC_IDLE_MAX     4    /* easy handles kept by an async client */
+#define HTTP_CA_DIR_MAX_ENTRIES 4096 /* directory entries looked at */
+#define HTTP_DEFAULT_CA_BUNDLE  "/etc/ssl/certs/ca-certificates.crt"
 
 struct vmh_http {
 	CURLM *multi;
@@ -31,6 +38,9 @@ struct vmh_http {
 	struct vmh_http_opts opts;
 	char *ca_file;
 	char *cert_file, *key_file;
+	char *ca_blob; /* opts.ca_dir: the bundle and the directory's PEM
+			  files, for CURLOPT_CAINFO_BLOB; NULL: none */
+	size_t ca_blob_len;
 	unsigned long requests;
 	int async;                 /* switched to event-driven use */
 	struct vmh_http_events ev; /* the loop's callbacks when async */
@@ -88,6 +98,258 @@ vmh_http_global_cleanup(void)
 	http_global_ready = 0;
 }
 
+/* A CA file or directory that cannot be used: the setup is wrong. */
+static enum vmh_rc
+ca_errno(struct vmh_error *err, int errnum, const char *path, const char *doing,
+	 const char *what)
+{
+	return vmh_error_set(err, errnum == ENOMEM ? VMH_E_NOMEM : VMH_E_CONFIG,
+			     path, 0, "cannot %s the %s: %s", doing, what,
+			     strerror(errnum));
+}
+
+/*
+ * Read the regular file fd (named path in messages) into b, at most
+ * VMH_HTTP_CA_FILE_MAX bytes; what names its role in messages.
+ */
+static enum vmh_rc
+ca_read(int fd, const char *path, const char *what, struct vmh_buf *b,
+	struct vmh_error *err)
+{
+	char chunk[8192];
+	enum vmh_rc rc;
+	ssize_t r;
+
+	vmh_buf_reset(b);
+	while ((r = read(fd, chunk, sizeof(chunk))) != 0) {
+		if (r < 0) {
+			if (errno == EINTR)
+				continue;
+			return ca_errno(err, errno, path, "read", what);
+		}
+		if ((rc = vmh_buf_append(b, chunk, (size_t)r)) == VMH_E_TOOBIG)
+			return vmh_error_set(err, VMH_E_CONFIG, path, 0,
+					     "%s larger than %d bytes", what,
+					     VMH_HTTP_CA_FILE_MAX);
+		if (rc != VMH_OK)
+			return vmh_error_set(err, VMH_E_NOMEM, NULL, 0,
+					     "out of memory");
+	}
+	return VMH_OK;
+}
+
+/* Open path (a regular file: checked on the descriptor) and read it. */
+static enum vmh_rc
+ca_read_path(const char *path, const char *what, struct vmh_buf *b,
+	     struct vmh_error *err)
+{
+	struct stat st;
+	enum vmh_rc rc;
+	int fd;
+
+	if ((fd = open(path, O_RDONLY | O_CLOEXEC | O_NOCTTY | O_NONBLOCK)) < 0)
+		return ca_errno(err, errno, path, "open", what);
+	if (fstat(fd, &st) < 0)
+		rc = ca_errno(err, errno, path, "stat", what);
+	else if (!S_ISREG(st.st_mode))
+		rc = vmh_error_set(err, VMH_E_CONFIG, path, 0,
+				   "the %s is not a regular file", what);
+	else
+		rc = ca_read(fd, path, what, b, err);
+	close(fd);
+	return rc;
+}
+
+/* Append a file's text to the blob, newline-terminated. */
+static enum vmh_rc
+ca_append(struct vmh_buf *blob, const struct vmh_buf *f, const char *dir,
+	  struct vmh_error *err)
+{
+	enum vmh_rc rc = VMH_OK;
+
+	if (f->len > 0)
+		rc = vmh_buf_append(blob, f->data, f->len);
+	if (rc == VMH_OK && f->len > 0 && f->data[f->len - 1] != '\n')
+		rc = vmh_buf_append(blob, "\n", 1);
+	if (rc == VMH_E_TOOBIG)
+		return vmh_error_set(err, VMH_E_CONFIG, dir, 0,
+				     "CA certificates larger than %d bytes "
+				     "in all",
+				     VMH_HTTP_CA_TOTAL_MAX);
+	if (rc != VMH_OK)
+		return vmh_error_set(err, VMH_E_NOMEM, NULL, 0,
+				     "out of memory");
+	return VMH_OK;
+}
+
+static int
+is_pem_certificate(const struct vmh_buf *f)
+{
+	const char *d = vmh_buf_str(f);
+
+	/* A NUL byte ends the search early: binary, not PEM anyway. */
+	return strstr(d, "-----BEGIN CERTIFICATE-----") != NULL ||
+	       strstr(d, "-----BEGIN TRUSTED CERTIFICATE-----") != NULL;
+}
+
+/* The bundle ca_dir adds to: ca_file, else libcurl's built-in default. */
+static void
+ca_bundle_path(const struct vmh_http *h, char *dst, size_t len)
+{
+	const char *def = NULL;
+
+	if (h->ca_file != NULL) {
+		vmh_strlcpy(dst, h->ca_file, len);
+		return;
+	}
+#if LIBCURL_VERSION_NUM >= 0x075400
+	{
+		CURL *e = curl_easy_init();
+
+		if (e != NULL &&
+		    curl_easy_getinfo(e, CURLINFO_CAINFO, &def) == CURLE_OK &&
+		    def != NULL)
+			vmh_strlcpy(dst, def, len);
+		else
+			def = NULL;
+		if (e != NULL)
+			curl_easy_cleanup(e);
+	}
+#endif
+	if (def == NULL)
+		vmh_strlcpy(dst, HTTP_DEFAULT_CA_BUNDLE, len);
+}
+
+/*
+ * The store opts.ca_dir stands for: the bundle in use (ca_file, else
+ * libcurl's default, which CURLOPT_CAINFO_BLOB replaces) followed by every
+ * regular PEM file of dir, as OpenNebula's Ruby OCA builds its store from
+ * ONE_CERT_DIR (CURLOPT_CAPATH would need hashed names).
+ */
+static enum vmh_rc
+ca_dir_load(struct vmh_http *h, const char *dir, struct vmh_error *err)
+{
+#if LIBCURL_VERSION_NUM >= 0x074d00
+	struct vmh_buf blob, f;
+	struct vmh_error le;
+	char bundle[4096], path[4096];
+	struct dirent *de;
+	struct stat st;
+	size_t n_files = 0, n_entries = 0, n_certs = 0;
+	enum vmh_rc rc;
+	DIR *d = NULL;
+	int dfd, fd;
+
+	vmh_buf_init(&blob, VMH_HTTP_CA_TOTAL_MAX);
+	vmh_buf_init(&f, VMH_HTTP_CA_FILE_MAX);
+	ca_bundle_path(h, bundle, sizeof(bundle));
+	/* ca_file must be usable; the default bundle may be missing: the
+	 * directory's CAs alone are the store then. */
+	vmh_error_init(&le);
+	if ((rc = ca_read_path(bundle,
+			       h->ca_file != NULL ? "CA file" : "CA bundle", &f,
+			       &le)) != VMH_OK) {
+		if (h->ca_file != NULL || rc != VMH_E_CONFIG) {
+			rc = vmh_error_set(err, le.code, le.source, le.line,
+					   "%s", le.text);
+			goto done;
+		}
+		log_debug("http: default CA bundle skipped: %s: %s", le.source,
+			  le.text);
+		vmh_buf_reset(&f);
+	}
+	if ((rc = ca_append(&blob, &f, dir, err)) != VMH_OK)
+		goto done;
+	if ((dfd = open(dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC)) < 0 ||
+	    (d = fdopendir(dfd)) == NULL) {
+		rc = ca_errno(err, errno, dir, "read", "CA directory");
+		if (dfd >= 0)
+			close(dfd);
+		goto done;
+	}
+	for (;;) {
+		errno = 0;
+		if ((de = readdir(d)) == NULL) {
+			if (errno != 0)
+				rc = ca_errno(err, errno, dir, "read",
+					      "CA directory");
+			break;
+		}
+		if (strcmp(de->d_name, ".") == 0 ||
+		    strcmp(de->d_name, "..") == 0)
+			continue;
+		if (++n_entries > HTTP_CA_DIR_MAX_ENTRIES) {
+			rc = vmh_error_set(err, VMH_E_CONFIG, dir, 0,
+					   "more than %d entries in the CA "
+					   "directory",
+					   HTTP_CA_DIR_MAX_ENTRIES);
+			break;
+		}
+		snprintf(path, sizeof(path), "%s/%s", dir, de->d_name);
+		/* As the OCA: regular files, symbolic links followed;
+		 * anything else (and a dangling link) is skipped unopened. */
+		if (fstatat(dirfd(d), de->d_name, &st, 0) < 0 ||
+		    !S_ISREG(st.st_mode)) {
+			log_debug("http: %s: not a regular file, skipped",
+				  path);
+			continue;
+		}
+		if (++n_files > VMH_HTTP_CA_DIR_MAX_FILES) {
+			rc = vmh_error_set(err, VMH_E_CONFIG, dir, 0,
+					   "more than %d files in the CA "
+					   "directory",
+					   VMH_HTTP_CA_DIR_MAX_FILES);
+			break;
+		}
+		fd = openat(dirfd(d), de->d_name,
+			    O_RDONLY | O_CLOEXEC | O_NOCTTY | O_NONBLOCK);
+		if (fd < 0) {
+			rc = ca_errno(err, errno, path, "open",
+				      "CA certificate file");
+			break;
+		}
+		/* Replaced since the fstatat(): look again. */
+		if (fstat(fd, &st) < 0 || !S_ISREG(st.st_mode)) {
+			close(fd);
+			log_debug("http: %s: not a regular file, skipped",
+				  path);
+			continue;
+		}
+		rc = ca_read(fd, path, "CA certificate file", &f, err);
+		close(fd);
+		if (rc != VMH_OK)
+			break;
+		if (!is_pem_certificate(&f)) {
+			log_debug("http: %s: no PEM certificate, skipped",
+				  path);
+			continue;
+		}
+		if ((rc = ca_append(&blob, &f, dir, err)) != VMH_OK)
+			break;
+		n_certs++;
+	}
+	closedir(d);
+	if (rc != VMH_OK)
+		goto done;
+	h->ca_blob_len = blob.len;
+	if ((h->ca_blob = vmh_buf_steal(&blob)) == NULL) {
+		rc = vmh_error_set(err, VMH_E_NOMEM, NULL, 0, "out of memory");
+		goto done;
+	}
+	log_debug("http: CA store: %s and %zu certificate file(s) of %s",
+		  bundle, n_certs, dir);
+done:
+	vmh_buf_free(&f);
+	vmh_buf_free(&blob);
+	return rc;
+#else
+	(void)h;
+	return vmh_error_set(err, VMH_E_CONFIG, dir, 0,
+			     "a CA directory needs libcurl 7.77 or later "
+			     "(CURLOPT_CAINFO_BLOB)");
+#endif
+}
+
 enum vmh_rc
 vmh_http_new(const struct vmh_http_opts *opts, struct vmh_http **out,
 	     struct vmh_error *err)
@@ -107,6 +369,7 @@ vmh_http_new(const struct vmh_http_opts *opts, struct vmh_http **out,
 		goto nomem;
 	h->opts = *opts;
 	h->opts.ca_file = h->opts.cert_file = h->opts.key_file = NULL;
+	h->opts.ca_dir = NULL;
 	if ((opts->ca_file != NULL &&
 	     (h->ca_file = strdup(opts->ca_file)) == NULL) ||
 	    (opts->cert_file != NULL &&
@@ -117,6 +380,11 @@ vmh_http_new(const struct vmh_http_opts *opts, struct vmh_http **out,
 	h->idle = calloc((size_t)opts->max_concurrency, sizeof(*h->idle));
 	if (h->idle == NULL || (h->multi = curl_multi_init()) == NULL)
 		goto nomem;
+	if (opts->ca_dir != NULL &&
+	    (rc = ca_dir_load(h, opts->ca_dir, err)) != VMH_OK) {
+		vmh_http_free(h);
+		return rc;
+	}
 	/* Keep one idle connection per possible transfer so a batch reuses
 	 * them all instead of reconnecting. */
 	h->idle_max = (size_t)opts->max_concurrency;
@@ -144,6 +412,7 @@ vmh_http_free(struct vmh_http *h)
 	free(h->ca_file);
 	free(h->cert_file);
 	free(h->key_file);
+	free(h->ca_blob);
 	free(h);
 }
 
@@ -389,8 +658,16 @@ xfer_options(struct vmh_http *h, struct xfer *x)
 		SETOPT(CURLOPT_NOSIGNAL, 1L);
 	SETOPT(CURLOPT_SSL_VERIFYPEER, h->opts.insecure ? 0L : 1L);
 	SETOPT(CURLOPT_SSL_VERIFYHOST, h->opts.insecure ? 0L : 2L);
-	if (h->ca_file != NULL)
+	if (h->ca_file != NULL && h->ca_blob == NULL)
 		SETOPT(CURLOPT_CAINFO, h->ca_file);
+#if LIBCURL_VERSION_NUM >= 0x074d00
+	if (h->ca_blob != NULL) { /* opts.ca_dir: ca_file is in it */
+		struct curl_blob blob = { h->ca_blob, h->ca_blob_len,
+					  CURL_BLOB_COPY };
+
+		SETOPT(CURLOPT_CAINFO_BLOB, &blob);
+	}
+#endif
 	if (h->cert_file != NULL) {
 		SETOPT(CURLOPT_SSLCERT, h->cert_file);
 		SETOPT(CURLOPT_SSLCERTTYPE, "PEM");

@@ -37,7 +37,17 @@ struct vmh_http_opts {
 	const char *key_file;  /* its private key (PEM, unencrypted); NULL:
 				  in cert_file. Only the names are kept:
 				  libcurl reads the files per connection */
+	const char *ca_dir;    /* extra trusted CAs: every regular PEM file
+				  of this directory is added to the store
+				  (ca_file, else libcurl's default bundle),
+				  read once by vmh_http_new(); NULL: none */
 };
+
+/* Bounds of opts.ca_dir: files read, bytes per file, bytes in all (with
+ * the bundle it adds to). */
+#define VMH_HTTP_CA_DIR_MAX_FILES 256
+#define VMH_HTTP_CA_FILE_MAX      (1024 * 1024)
+#define VMH_HTTP_CA_TOTAL_MAX     (8 * 1024 * 1024)
 
 struct vmh_http_request {
 	const char *method;         /* "GET", "POST", "PUT", "DELETE"... */
@@ -72,7 +82,14 @@ enum vmh_rc vmh_http_global_init(struct vmh_error *err);
 /* Release libcurl's global state; only at the very end of main(). */
 void vmh_http_global_cleanup(void);
 
-/* A client with opts (copied). No network traffic yet. */
+/*
+ * A client with opts (copied). No network traffic yet, but opts.ca_dir is
+ * read here: a directory that cannot be read, more than
+ * VMH_HTTP_CA_DIR_MAX_FILES regular files in it, a file or a total too
+ * large, or a libcurl without CURLOPT_CAINFO_BLOB is VMH_E_CONFIG (the
+ * error's source is the directory or the file). Files that are not PEM
+ * certificates, and entries that are not regular files, are skipped.
+ */
 enum vmh_rc vmh_http_new(const struct vmh_http_opts *opts,
 			 struct vmh_http **out, struct vmh_error *err);
 void vmh_http_free(struct vmh_http *h);

@@ -565,6 +565,9 @@ clear_env(void)
 	unsetenv("ONE_XMLRPC");
 	unsetenv("ONE_AUTH");
 	unsetenv("ONE_POOL_PAGE_SIZE");
+	unsetenv("ONE_XMLRPC_TIMEOUT");
+	unsetenv("ONE_CERT_DIR");
+	unsetenv("ONE_DISABLE_SSL_VERIFY");
 	setenv("HOME", tmpdir, 1);
 }
 
@@ -600,6 +603,55 @@ START_TEST(endpoint_lookup_order)
 	free(ep);
 	free(f);
 	free(dir);
+}
+END_TEST
+
+/* Configuration, then ONE_XMLRPC_TIMEOUT, then 30 s; bad values refused
+ * with the variable and the value in the message. */
+START_TEST(timeout_lookup_order)
+{
+	static const char *const bad[] = { "0",  "86401", "-5", "1.5", "10s",
+					   " 7", "abc",   "7 ", "0x10" };
+	struct vmh_conf_opennebula o;
+	struct vmh_error err;
+	const char *src;
+	size_t i;
+	int t;
+
+	clear_env();
+	memset(&o, 0, sizeof(o));
+	vmh_error_init(&err);
+	ck_assert_int_eq(vmh_one_find_timeout(&o, &t, &src, &err), VMH_OK);
+	ck_assert_int_eq(t, 30);
+	ck_assert_str_eq(src, "built-in default");
+	ck_assert_int_eq(vmh_one_find_timeout(NULL, &t, &src, &err), VMH_OK);
+	ck_assert_int_eq(t, 30);
+	setenv("ONE_XMLRPC_TIMEOUT", "", 1); /* empty: not set */
+	ck_assert_int_eq(vmh_one_find_timeout(&o, &t, &src, &err), VMH_OK);
+	ck_assert_int_eq(t, 30);
+	setenv("ONE_XMLRPC_TIMEOUT", "7", 1);
+	ck_assert_int_eq(vmh_one_find_timeout(&o, &t, &src, &err), VMH_OK);
+	ck_assert_int_eq(t, 7);
+	ck_assert_str_eq(src, "ONE_XMLRPC_TIMEOUT");
+	setenv("ONE_XMLRPC_TIMEOUT", "86400", 1);
+	ck_assert_int_eq(vmh_one_find_timeout(&o, &t, &src, &err), VMH_OK);
+	ck_assert_int_eq(t, 86400);
+	for (i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
+		setenv("ONE_XMLRPC_TIMEOUT", bad[i], 1);
+		vmh_error_init(&err);
+		ck_assert_int_eq(vmh_one_find_timeout(&o, &t, &src, &err),
+				 VMH_E_CONFIG);
+		ck_assert_msg(strstr(err.text, "ONE_XMLRPC_TIMEOUT") != NULL &&
+				  strstr(err.text, bad[i]) != NULL &&
+				  strstr(err.text, "1..86400") != NULL,
+			      "'%s': %s", bad[i], err.text);
+	}
+	/* The configuration wins, and the variable is not even read. */
+	o.timeout_s = 15;
+	vmh_error_init(&err);
+	ck_assert_int_eq(vmh_one_find_timeout(&o, &t, &src, &err), VMH_OK);
+	ck_assert_int_eq(t, 15);
+	ck_assert_str_eq(src, "configuration");
 }
 END_TEST
 
@@ -812,36 +864,56 @@ last_request(void)
 	return vmh_buf_steal(&b);
 }
 
-static struct vmh_cloud *
-open_cloud(int timeout_s, int monitoring)
+/* The canned server's configuration; timeout_s 0: no timeout key. The
+ * environment is left as it is. */
+static struct vmh_conf *
+load_conf(int timeout_s, int monitoring)
 {
-	char *conf_text, *path, *auth;
+	char *conf_text, *path, *auth, tkey[32] = "";
 	struct vmh_conf *conf;
-	struct vmh_cloud *c;
 	struct vmh_error err;
 
-	clear_env();
 	helper("POST", "/reset", "", NULL);
 	auth = tu_write(tmpdir, "one_auth", "oneadmin:canned-secret\n", 0600);
+	if (timeout_s > 0)
+		snprintf(tkey, sizeof(tkey), "timeout = %d; ", timeout_s);
 	ck_assert(
 	    asprintf(&conf_text,
 		     "cloud = \"opennebula\";\n"
 		     "state_dir = \"%s\";\n"
 		     "opennebula = { endpoint = \"%s/rpc\"; "
-		     "auth_file = \"%s\"; timeout = %d; "
+		     "auth_file = \"%s\"; %s"
 		     "connect_timeout = 1; monitoring_interval = %d; };\n",
-		     tmpdir, srv.base, auth, timeout_s, monitoring) > 0);
+		     tmpdir, srv.base, auth, tkey, monitoring) > 0);
 	path = tu_write(tmpdir, "vmheal.conf", conf_text, 0600);
 	vmh_error_init(&err);
 	ck_assert_msg(vmh_conf_load(path, &conf, &err) == VMH_OK, "%s",
 		      err.text);
-	ck_assert_msg(vmh_cloud_open(conf, &c, &err) == VMH_OK, "%s", err.text);
-	ck_assert_str_eq(vmh_cloud_kind(c), "opennebula");
-	vmh_conf_free(conf);
 	free(conf_text);
 	free(path);
 	free(auth);
+	return conf;
+}
+
+static struct vmh_cloud *
+open_cloud_env(int timeout_s, int monitoring)
+{
+	struct vmh_conf *conf = load_conf(timeout_s, monitoring);
+	struct vmh_cloud *c;
+	struct vmh_error err;
+
+	vmh_error_init(&err);
+	ck_assert_msg(vmh_cloud_open(conf, &c, &err) == VMH_OK, "%s", err.text);
+	ck_assert_str_eq(vmh_cloud_kind(c), "opennebula");
+	vmh_conf_free(conf);
 	return c;
+}
+
+static struct vmh_cloud *
+open_cloud(int timeout_s, int monitoring)
+{
+	clear_env();
+	return open_cloud_env(timeout_s, monitoring);
 }
 
 START_TEST(driver_version_and_session_masking)
@@ -960,6 +1032,57 @@ START_TEST(driver_transport_failures)
 		ck_assert_ptr_null(strstr(err.text, "canned-secret"));
 	}
 	vmh_cloud_close(c);
+}
+END_TEST
+
+/* ONE_XMLRPC_TIMEOUT bounds every call when the configuration sets no
+ * timeout; a configured one wins; a bad value stops the open. */
+START_TEST(driver_env_timeout)
+{
+	struct vmh_cloud *c;
+	struct vmh_conf *conf;
+	struct vmh_error err;
+	long long t0;
+	char *v;
+
+	clear_env();
+	setenv("ONE_XMLRPC_TIMEOUT", "1", 1);
+	c = open_cloud_env(0, 0);
+	/* Twice: libcurl may re-send a read whose connection died. */
+	queue(200, "sleep:2500", "late");
+	queue(200, "sleep:2500", "late");
+	vmh_error_init(&err);
+	t0 = vmh_now_ms();
+	ck_assert_int_eq(vmh_cloud_version(c, &v, &err), VMH_E_TIMEOUT);
+	ck_assert_int_lt(vmh_now_ms() - t0, 1900);
+	ck_assert_msg(strstr(err.text, "1000 ms") != NULL, "%s", err.text);
+	vmh_cloud_close(c);
+
+	/* opennebula.timeout = 5 over ONE_XMLRPC_TIMEOUT=1: a 1.5 s answer
+	 * arrives */
+	c = open_cloud_env(5, 0);
+	queue(200, "sleep:1500",
+	      RESP_HEAD "<value><boolean>1</boolean></value>"
+			"<value><string>6.10.5</string></value>"
+			"<value><i4>0</i4></value>" RESP_TAIL);
+	vmh_error_init(&err);
+	ck_assert_msg(vmh_cloud_version(c, &v, &err) == VMH_OK, "%s", err.text);
+	ck_assert_str_eq(v, "6.10.5");
+	free(v);
+	vmh_cloud_close(c);
+
+	/* a bad value: a configuration error at open, nothing sent */
+	setenv("ONE_XMLRPC_TIMEOUT", "30s", 1);
+	conf = load_conf(0, 0);
+	vmh_error_init(&err);
+	c = NULL;
+	ck_assert_int_eq(vmh_cloud_open(conf, &c, &err), VMH_E_CONFIG);
+	ck_assert_ptr_null(c);
+	ck_assert_str_eq(err.text, "ONE_XMLRPC_TIMEOUT: '30s' is not a whole "
+				   "number of seconds in 1..86400");
+	ck_assert_int_eq(vmh_rc_to_exit(err.code), 78);
+	vmh_conf_free(conf);
+	unsetenv("ONE_XMLRPC_TIMEOUT");
 }
 END_TEST
 
@@ -1211,6 +1334,7 @@ one_suite(void)
 	tcase_add_test(where, endpoint_lookup_order);
 	tcase_add_test(where, session_lookup_order_and_checks);
 	tcase_add_test(where, session_file_shape);
+	tcase_add_test(where, timeout_lookup_order);
 	suite_add_tcase(s, where);
 
 	tcase_add_checked_fixture(drv, setup, teardown);
@@ -1218,6 +1342,7 @@ one_suite(void)
 	tcase_add_test(drv, driver_version_and_session_masking);
 	tcase_add_test(drv, driver_vm_get_every_envelope);
 	tcase_add_test(drv, driver_transport_failures);
+	tcase_add_test(drv, driver_env_timeout);
 	tcase_add_test(drv, driver_ops_follow_the_version);
 	tcase_add_test(drv, driver_vms_get_by_version);
 	tcase_add_test(drv, driver_hosts_and_datastores);
@@ -1243,5 +1368,6 @@ main(void)
 	}
 	rc = tu_run(one_suite());
 	ts_stop(&srv);
+	vmh_log_clear_secrets(); /* kept for the process's life otherwise */
 	return rc;
 }

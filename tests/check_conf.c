@@ -48,6 +48,8 @@ START_TEST(full_valid_file)
 			      "  endpoint = \"http://127.0.0.1:2633/RPC2\";\n"
 			      "  auth_file = \"/var/lib/one/.one/one_auth\";\n"
 			      "  timeout = 15; connect_timeout = 3;\n"
+			      "  cacert = \"/etc/ssl/one-ca.pem\";\n"
+			      "  ca_dir = \"/etc/one/certs\";\n"
 			      "  monitoring_interval = 180;\n};\n",
 			      &c, msg, sizeof(msg)),
 			 VMH_OK);
@@ -58,6 +60,8 @@ START_TEST(full_valid_file)
 	ck_assert_uint_eq(c->http_max_response, 1048576);
 	ck_assert_str_eq(c->one.endpoint, "http://127.0.0.1:2633/RPC2");
 	ck_assert_int_eq(c->one.timeout_s, 15);
+	ck_assert_str_eq(c->one.cacert, "/etc/ssl/one-ca.pem");
+	ck_assert_str_eq(c->one.ca_dir, "/etc/one/certs");
 	ck_assert_int_eq(c->one.monitoring_interval_s, 180);
 	vmh_conf_free(c);
 }
@@ -75,7 +79,8 @@ START_TEST(defaults_without_file)
 		return;
 	ck_assert_int_eq(vmh_conf_load(NULL, &c, &err), VMH_OK);
 	ck_assert_str_eq(c->cloud, "opennebula");
-	ck_assert_int_eq(c->one.timeout_s, 30);
+	/* Not set: ONE_XMLRPC_TIMEOUT, else 30 s (lib/cloud_one.c). */
+	ck_assert_int_eq(c->one.timeout_s, 0);
 	ck_assert_int_gt(c->http_max_concurrency, 1);
 	vmh_conf_free(c);
 }

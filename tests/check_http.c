@@ -329,6 +329,142 @@ START_TEST(tls_failures_are_permanent)
 }
 END_TEST
 
+/* A file of n bytes: a PEM header, then padding. */
+static void
+write_sized(const char *dir, const char *name, size_t n)
+{
+	char *path;
+	FILE *f;
+	size_t i;
+
+	ck_assert(asprintf(&path, "%s/%s", dir, name) > 0);
+	ck_assert_ptr_nonnull(f = fopen(path, "w"));
+	fputs("-----BEGIN CERTIFICATE-----\n", f);
+	for (i = 28; i < n; i++)
+		fputc(i % 65 == 64 ? '\n' : 'A', f);
+	ck_assert_int_eq(fclose(f), 0);
+	free(path);
+}
+
+/* vmh_http_new() with opts.ca_dir = dir: the code, err filled. */
+static enum vmh_rc
+new_with_ca_dir(const char *dir, const char *ca_file, struct vmh_error *err)
+{
+	struct vmh_http_opts o = { .timeout_ms = 3000,
+				   .connect_timeout_ms = 3000,
+				   .max_response = 65536,
+				   .max_concurrency = 2,
+				   .ca_file = ca_file,
+				   .ca_dir = dir };
+	struct vmh_http *h = NULL;
+	enum vmh_rc rc;
+
+	vmh_error_init(err);
+	rc = vmh_http_new(&o, &h, err);
+	ck_assert(rc == VMH_OK ? h != NULL : h == NULL);
+	vmh_http_free(h);
+	return rc;
+}
+
+/* opts.ca_dir: read at creation, non-PEM and non-regular entries
+ * skipped, every limit and every unusable path a configuration error.
+ * (Certificates really trusted: tests/check_one_onesim.c, over HTTPS.) */
+START_TEST(ca_dir_is_read_and_bounded)
+{
+	char *dir = tu_mkdtemp(), *sub, *f, name[32];
+	struct vmh_http_opts o = { .timeout_ms = 3000,
+				   .connect_timeout_ms = 3000,
+				   .max_response = 65536,
+				   .max_concurrency = 2 };
+	struct vmh_http_response resp;
+	struct vmh_error err;
+	struct vmh_http *h;
+	int i;
+
+	/* a certificate (no final newline), a note, a directory, a
+	 * dangling link, a FIFO: fine, only the first one counts */
+	free(tu_write(dir, "ca.pem",
+		      "-----BEGIN CERTIFICATE-----\nMIIB\n"
+		      "-----END CERTIFICATE-----",
+		      0644));
+	free(tu_write(dir, "README", "not a certificate\n", 0644));
+	ck_assert(asprintf(&sub, "%s/sub", dir) > 0);
+	ck_assert_int_eq(mkdir(sub, 0700), 0);
+	ck_assert(asprintf(&f, "%s/gone", dir) > 0);
+	ck_assert_int_eq(symlink("/nonexistent/ca.pem", f), 0);
+	free(f);
+	ck_assert(asprintf(&f, "%s/fifo", dir) > 0);
+	ck_assert_int_eq(mkfifo(f, 0600), 0);
+	free(f);
+	ck_assert_int_eq(new_with_ca_dir(dir, NULL, &err), VMH_OK);
+	/* with a CA file instead of the default bundle */
+	f = tu_write(sub, "bundle.pem", "-----BEGIN CERTIFICATE-----\n", 0644);
+	ck_assert_int_eq(new_with_ca_dir(dir, f, &err), VMH_OK);
+	free(f);
+	/* plain HTTP is untouched */
+	o.ca_dir = dir;
+	vmh_error_init(&err);
+	ck_assert_int_eq(vmh_http_new(&o, &h, &err), VMH_OK);
+	vmh_http_response_init(&resp, 65536);
+	ck_assert_int_eq(req(h, "GET", "/echo", NULL, 1, &resp, &err), VMH_OK);
+	ck_assert_int_eq(resp.status, 200);
+	vmh_http_response_free(&resp);
+	vmh_http_free(h);
+
+	/* a missing CA file, a missing directory, a file */
+	ck_assert_int_eq(new_with_ca_dir(dir, "/nonexistent/ca.pem", &err),
+			 VMH_E_CONFIG);
+	ck_assert_str_eq(err.source, "/nonexistent/ca.pem");
+	ck_assert_ptr_nonnull(strstr(err.text, "cannot open the CA file"));
+	ck_assert_int_eq(new_with_ca_dir("/nonexistent/certs", NULL, &err),
+			 VMH_E_CONFIG);
+	ck_assert_str_eq(err.source, "/nonexistent/certs");
+	ck_assert_ptr_nonnull(strstr(err.text, "cannot read the CA directory: "
+					       "No such file"));
+	f = tu_write(sub, "plain", "x\n", 0644);
+	ck_assert_int_eq(new_with_ca_dir(f, NULL, &err), VMH_E_CONFIG);
+	ck_assert_ptr_nonnull(strstr(err.text, "Not a directory"));
+	free(f);
+	/* a file that cannot be read (root reads anything) */
+	f = tu_write(sub, "secret.pem", "-----BEGIN CERTIFICATE-----\n", 0);
+	if (geteuid() != 0) {
+		ck_assert_int_eq(new_with_ca_dir(sub, NULL, &err),
+				 VMH_E_CONFIG);
+		ck_assert_str_eq(err.source, f);
+		ck_assert_ptr_nonnull(strstr(err.text, "Permission denied"));
+	}
+	ck_assert_int_eq(unlink(f), 0);
+	free(f);
+	/* a file over 1 MiB */
+	write_sized(sub, "big.pem", VMH_HTTP_CA_FILE_MAX + 1);
+	ck_assert_int_eq(new_with_ca_dir(sub, NULL, &err), VMH_E_CONFIG);
+	ck_assert_ptr_nonnull(strstr(err.source, "big.pem"));
+	ck_assert_ptr_nonnull(strstr(err.text, "larger than 1048576 bytes"));
+	/* more than 8 MiB in all */
+	f = NULL;
+	ck_assert(asprintf(&f, "%s/big.pem", sub) > 0);
+	ck_assert_int_eq(unlink(f), 0);
+	free(f);
+	for (i = 0; i < 9; i++) {
+		snprintf(name, sizeof(name), "c%d.pem", i);
+		write_sized(sub, name, VMH_HTTP_CA_FILE_MAX);
+	}
+	ck_assert_int_eq(new_with_ca_dir(sub, NULL, &err), VMH_E_CONFIG);
+	ck_assert_str_eq(err.source, sub);
+	ck_assert_ptr_nonnull(strstr(err.text, "in all"));
+	/* more than 256 files */
+	for (i = 0; i < VMH_HTTP_CA_DIR_MAX_FILES; i++) {
+		snprintf(name, sizeof(name), "n%d.txt", i);
+		free(tu_write(dir, name, "x\n", 0644));
+	}
+	ck_assert_int_eq(new_with_ca_dir(dir, NULL, &err), VMH_E_CONFIG);
+	ck_assert_str_eq(err.source, dir);
+	ck_assert_ptr_nonnull(strstr(err.text, "more than 256 files"));
+	free(sub);
+	tu_rmdir(dir);
+}
+END_TEST
+
 START_TEST(header_with_line_break_is_refused)
 {
 	static const char *const hdrs[] = { "X-A: 1\r\nX-Injected: 2", NULL };
@@ -528,6 +664,7 @@ http_suite(void)
 	tcase_add_test(tc, redirects_are_not_followed);
 	tcase_add_test(tc, only_http_and_https);
 	tcase_add_test(tc, tls_failures_are_permanent);
+	tcase_add_test(tc, ca_dir_is_read_and_bounded);
 	tcase_add_test(tc, header_with_line_break_is_refused);
 	tcase_add_test(tc, connections_are_reused);
 	tcase_add_test(tc, lost_answer_is_not_resent);

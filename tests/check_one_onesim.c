@@ -4,8 +4,10 @@
  * a free port and stopped in teardown: every call of the driver, oned
  * versions 4.4 / 5.12 / 6.10 / 7.4, every fault onesim can inject (each a
  * clear error within the configured timeout), the no-re-send rule for
- * mutating calls, and the recovery benchmark (1,000 recover calls with
- * 20 ms latency per call, then verification).
+ * mutating calls, OpenNebula's TLS variables (ONE_CERT_DIR,
+ * ONE_DISABLE_SSL_VERIFY) against onesim over HTTPS, and the recovery
+ * benchmark (1,000 recover calls with 20 ms latency per call, then
+ * verification).
  */
 #include "config.h"
 
@@ -14,6 +16,7 @@
 #include "cloud.h"
 #include "cloud_one.h"
 #include "http.h"
+#include "log.h"
 #include "str.h"
 #include "testutil.h"
 #include "http/testserver.h"
@@ -818,6 +821,226 @@ START_TEST(oned_7_4)
 }
 END_TEST
 
+/* ---- TLS: OpenNebula's client variables against onesim over HTTPS */
+
+/* A test CA and a server certificate for 127.0.0.1 (ca.pem, srv.pem,
+ * srv.key), made with openssl in dir. 0 when openssl is missing. */
+static int
+make_certs(const char *dir)
+{
+	char cmd[2048];
+
+	if (system("command -v openssl >/dev/null 2>&1") != 0)
+		return 0;
+	snprintf(cmd, sizeof(cmd),
+		 "(cd '%s' && umask 077 && set -e; "
+		 "ec='-newkey ec -pkeyopt ec_paramgen_curve:prime256v1 "
+		 "-nodes'; "
+		 "openssl req -x509 $ec -keyout ca.key -out ca.pem -days 2 "
+		 "-subj /CN=vmheal-one-test-ca; "
+		 "printf 'subjectAltName=IP:127.0.0.1\n"
+		 "extendedKeyUsage=serverAuth\n' >srv.ext; "
+		 "openssl req $ec -keyout srv.key -out srv.csr "
+		 "-subj /CN=127.0.0.1; "
+		 "openssl x509 -req -in srv.csr -CA ca.pem -CAkey ca.key "
+		 "-set_serial 2 -days 2 -extfile srv.ext -out srv.pem; "
+		 "mkdir certs certs/sub; cp ca.pem certs/one-ca.pem; "
+		 "echo 'not a certificate' >certs/README; "
+		 "chmod 644 ca.pem srv.pem certs/*) "
+		 ">'%s/openssl.log' 2>&1",
+		 dir, dir);
+	ck_assert_msg(system(cmd) == 0, "openssl failed: see %s/openssl.log",
+		      dir);
+	return 1;
+}
+
+/* onesim over HTTPS with dir's server certificate. */
+static void
+sim_start_tls(struct ts_server *s, const char *dir)
+{
+	char onesim[512], cert[512], key[512];
+	char *scenario = data_path("onesim-driver.json");
+	const char *argv[] = { onesim,       "serve", "--scenario",  scenario,
+			       "--port",     "0",     "--state-dir", "@DIR@",
+			       "--tls-cert", cert,    "--tls-key",   key,
+			       NULL };
+
+	snprintf(onesim, sizeof(onesim), "%s/tests/sim/onesim", ts_srcdir());
+	snprintf(cert, sizeof(cert), "%s/srv.pem", dir);
+	snprintf(key, sizeof(key), "%s/srv.key", dir);
+	if (ts_start(s, argv, "port") != 0) {
+		ts_stop(s);
+		ck_abort_msg("cannot start onesim over HTTPS");
+	}
+	free(scenario);
+	snprintf(s->base, sizeof(s->base), "https://127.0.0.1:%d", s->port);
+}
+
+/* The configuration for s plus extra opennebula keys; the environment
+ * is left as it is. */
+static struct vmh_conf *
+tls_conf(struct ts_server *s, const char *dir, const char *extra)
+{
+	struct vmh_conf *conf;
+	struct vmh_error err;
+	char *text, *path;
+
+	ck_assert(asprintf(&text,
+			   "cloud = \"opennebula\";\n"
+			   "state_dir = \"%s\";\n"
+			   "opennebula = { endpoint = \"%s/RPC2\"; "
+			   "auth_file = \"%s/one_auth\"; timeout = 5; "
+			   "connect_timeout = 2; %s };\n",
+			   dir, s->base, s->dir, extra) > 0);
+	path = tu_write(dir, "vmheal.conf", text, 0600);
+	vmh_error_init(&err);
+	ck_assert_msg(vmh_conf_load(path, &conf, &err) == VMH_OK, "%s",
+		      err.text);
+	free(text);
+	free(path);
+	return conf;
+}
+
+/* one.system.version over a fresh client; rc, err filled. */
+static enum vmh_rc
+tls_version(struct ts_server *s, const char *dir, const char *extra,
+	    struct vmh_error *err)
+{
+	struct vmh_conf *conf = tls_conf(s, dir, extra);
+	struct vmh_cloud *c;
+	enum vmh_rc rc;
+	char *v = NULL;
+
+	vmh_error_init(err);
+	ck_assert_msg(vmh_cloud_open(conf, &c, err) == VMH_OK, "%s", err->text);
+	vmh_conf_free(conf);
+	if ((rc = vmh_cloud_version(c, &v, err)) == VMH_OK)
+		ck_assert_str_eq(v, "6.10.5");
+	free(v);
+	vmh_cloud_close(c);
+	return rc;
+}
+
+/* vmh_cloud_open() must refuse: VMH_E_CONFIG (exit 78), the formatted
+ * message holding want1 and want2. */
+static void
+tls_open_refused(struct ts_server *s, const char *dir, const char *extra,
+		 const char *want1, const char *want2)
+{
+	struct vmh_conf *conf = tls_conf(s, dir, extra);
+	struct vmh_cloud *c = NULL;
+	struct vmh_error err;
+	char text[1024];
+
+	vmh_error_init(&err);
+	ck_assert_int_eq(vmh_cloud_open(conf, &c, &err), VMH_E_CONFIG);
+	ck_assert_ptr_null(c);
+	ck_assert_int_eq(vmh_rc_to_exit(err.code), 78);
+	vmh_error_format(&err, text, sizeof(text));
+	ck_assert_msg(strstr(text, want1) != NULL && strstr(text, want2),
+		      "want \"%s\" and \"%s\" in: %s", want1, want2, text);
+	vmh_conf_free(conf);
+}
+
+START_TEST(tls_cert_dir_and_disable_verify)
+{
+	char *dir = tu_mkdtemp(), certs[512], missing[512], extra[1200];
+	char errlog[512], *log;
+	struct ts_server s;
+	struct vmh_conf *conf;
+	struct vmh_cloud *c;
+	struct vmh_error err;
+	int saved, fd;
+	size_t n;
+	FILE *f;
+
+	unsetenv("ONE_CERT_DIR");
+	unsetenv("ONE_DISABLE_SSL_VERIFY");
+	unsetenv("ONE_XMLRPC_TIMEOUT");
+	if (!make_certs(dir)) {
+		printf("SKIP: tls_cert_dir_and_disable_verify: openssl not "
+		       "found (contrib/check.sh installs it)\n");
+		tu_rmdir(dir);
+		return;
+	}
+	snprintf(certs, sizeof(certs), "%s/certs", dir);
+	snprintf(missing, sizeof(missing), "%s/no-such-dir", dir);
+	sim_start_tls(&s, dir);
+
+	/* a CA nobody told us about: a clear, permanent TLS error */
+	ck_assert_int_eq(tls_version(&s, dir, "", &err), VMH_E_CONFIG);
+	ck_assert_msg(strstr(err.text, "TLS failure") != NULL &&
+			  strstr(err.text, "certificate") != NULL,
+		      "%s", err.text);
+	/* ONE_CERT_DIR holding it (and a note, and a directory): trusted */
+	setenv("ONE_CERT_DIR", certs, 1);
+	ck_assert_msg(tls_version(&s, dir, "", &err) == VMH_OK, "%s", err.text);
+	/* ONE_CERT_DIR missing, or a file: configuration errors */
+	setenv("ONE_CERT_DIR", missing, 1);
+	tls_open_refused(&s, dir, "", "ONE_CERT_DIR", missing);
+	snprintf(extra, sizeof(extra), "%s/ca.pem", dir);
+	setenv("ONE_CERT_DIR", extra, 1);
+	tls_open_refused(&s, dir, "", "ONE_CERT_DIR", "Not a directory");
+	/* opennebula.ca_dir wins over ONE_CERT_DIR, and is checked too */
+	setenv("ONE_CERT_DIR", missing, 1);
+	snprintf(extra, sizeof(extra), "ca_dir = \"%s\";", certs);
+	ck_assert_msg(tls_version(&s, dir, extra, &err) == VMH_OK, "%s",
+		      err.text);
+	unsetenv("ONE_CERT_DIR");
+	snprintf(extra, sizeof(extra), "ca_dir = \"%s\";", missing);
+	tls_open_refused(&s, dir, extra, "opennebula.ca_dir", missing);
+	/* opennebula.cacert: the CA file instead of the system store */
+	snprintf(extra, sizeof(extra), "cacert = \"%s/ca.pem\";", dir);
+	ck_assert_msg(tls_version(&s, dir, extra, &err) == VMH_OK, "%s",
+		      err.text);
+	snprintf(extra, sizeof(extra), "cacert = \"%s/none.pem\";", dir);
+	tls_open_refused(&s, dir, extra, "opennebula.cacert", "none.pem");
+
+	/* ONE_DISABLE_SSL_VERIFY: empty is unset; any value turns
+	 * verification off, with one warning naming it */
+	setenv("ONE_DISABLE_SSL_VERIFY", "", 1);
+	ck_assert_int_eq(tls_version(&s, dir, "", &err), VMH_E_CONFIG);
+	setenv("ONE_DISABLE_SSL_VERIFY", "yes", 1);
+	snprintf(errlog, sizeof(errlog), "%s/stderr.log", dir);
+	conf = tls_conf(&s, dir, "");
+	fflush(stderr);
+	saved = dup(2);
+	ck_assert_int_ge(fd = open(errlog, O_WRONLY | O_CREAT | O_TRUNC, 0600),
+			 0);
+	dup2(fd, 2);
+	close(fd);
+	vmh_error_init(&err);
+	ck_assert_int_eq(vmh_cloud_open(conf, &c, &err), VMH_OK);
+	fflush(stderr);
+	dup2(saved, 2);
+	close(saved);
+	vmh_conf_free(conf);
+	ck_assert_ptr_nonnull(f = fopen(errlog, "r"));
+	ck_assert_ptr_nonnull(log = calloc(1, 4096));
+	n = fread(log, 1, 4095, f);
+	fclose(f);
+	log[n] = '\0';
+	ck_assert_msg(strstr(log, "NOT verified") != NULL &&
+			  strstr(log, "ONE_DISABLE_SSL_VERIFY") != NULL,
+		      "stderr: %s", log);
+	ck_assert_ptr_null(
+	    strstr(strstr(log, "NOT verified") + 1, "NOT verified"));
+	free(log);
+	{
+		char *v = NULL;
+
+		ck_assert_msg(vmh_cloud_version(c, &v, &err) == VMH_OK, "%s",
+			      err.text);
+		ck_assert_str_eq(v, "6.10.5");
+		free(v);
+	}
+	vmh_cloud_close(c);
+	unsetenv("ONE_DISABLE_SSL_VERIFY");
+	ts_stop(&s);
+	tu_rmdir(dir);
+}
+END_TEST
+
 /* ---- The benchmark */
 
 static int
@@ -909,6 +1132,7 @@ onesim_suite(void)
 	TCase *calls = tcase_create("calls");
 	TCase *fault = tcase_create("faults");
 	TCase *vers = tcase_create("versions");
+	TCase *tls = tcase_create("tls");
 	TCase *bench = tcase_create("bench");
 
 	/* One onesim per tcase (started outside the forked tests); the
@@ -941,6 +1165,10 @@ onesim_suite(void)
 	tcase_add_test(vers, oned_7_4);
 	suite_add_tcase(s, vers);
 
+	tcase_set_timeout(tls, 60);
+	tcase_add_test(tls, tls_cert_dir_and_disable_verify);
+	suite_add_tcase(s, tls);
+
 	tcase_set_timeout(bench, 120);
 	tcase_add_test(bench, bench_1000_recover);
 	suite_add_tcase(s, bench);
@@ -950,7 +1178,11 @@ onesim_suite(void)
 int
 main(void)
 {
+	int rc;
+
 	ts_require_python("check_one_onesim");
 	signal(SIGPIPE, SIG_IGN);
-	return tu_run(onesim_suite());
+	rc = tu_run(onesim_suite());
+	vmh_log_clear_secrets(); /* kept for the process's life otherwise */
+	return rc;
 }

@@ -1222,6 +1222,64 @@ class LedgerAndCliTest(SimTestCase):
         self.assertEqual(proc.returncode, 3)
 
 
+@unittest.skipUnless(shutil.which("openssl"), "openssl not found")
+class TlsTest(unittest.TestCase):
+    """serve --tls-cert/--tls-key: HTTPS for XML-RPC and control alike."""
+
+    def setUp(self):
+        self.tmp = tempfile.mkdtemp(prefix="onesim-tls-")
+        self.addCleanup(shutil.rmtree, self.tmp, True)
+        ec = ["-newkey", "ec", "-pkeyopt", "ec_paramgen_curve:prime256v1", "-nodes"]
+        ext = os.path.join(self.tmp, "srv.ext")
+        with open(ext, "w") as fh:
+            fh.write("subjectAltName=IP:127.0.0.1\n")
+        for cmd in (["req", "-x509"] + ec + ["-keyout", "ca.key", "-out", "ca.pem",
+                                              "-days", "2", "-subj", "/CN=onesim-test-ca"],
+                    ["req"] + ec + ["-keyout", "srv.key", "-out", "srv.csr",
+                                    "-subj", "/CN=127.0.0.1"],
+                    ["x509", "-req", "-in", "srv.csr", "-CA", "ca.pem", "-CAkey", "ca.key",
+                     "-set_serial", "2", "-days", "2", "-extfile", ext, "-out", "srv.pem"]):
+            subprocess.run(["openssl"] + cmd, cwd=self.tmp, check=True,
+                           capture_output=True)
+        self.ca = os.path.join(self.tmp, "ca.pem")
+
+    def test_https_serve_and_ctl(self):
+        import ssl
+        sim = Server(scenario(), ["--tls-cert", os.path.join(self.tmp, "srv.pem"),
+                                  "--tls-key", os.path.join(self.tmp, "srv.key")])
+        self.addCleanup(sim.stop)
+        with open(os.path.join(sim.state, "url")) as fh:
+            url = fh.read().strip()
+        self.assertEqual(url, "https://127.0.0.1:%d/RPC2" % sim.port)
+        ctx = ssl.create_default_context(cafile=self.ca)
+        with xmlrpc.client.ServerProxy(url, context=ctx) as proxy:
+            self.assertTrue(proxy.one.system.version(ADMIN)[0])
+        # a client without the CA is refused at the handshake
+        with xmlrpc.client.ServerProxy(url) as proxy:
+            with self.assertRaises(ssl.SSLError):
+                proxy.one.system.version(ADMIN)
+        ctl = [sys.executable, ONESIM, "ctl", "--state-dir", sim.state, "--compact"]
+        proc = subprocess.run(ctl + ["--cacert", self.ca, "health"], capture_output=True,
+                              text=True, timeout=60)
+        self.assertEqual(proc.returncode, 0, proc.stderr)
+        self.assertEqual(json.loads(proc.stdout)["url"], url)
+        proc = subprocess.run(ctl + ["health"], capture_output=True, text=True, timeout=60)
+        self.assertEqual(proc.returncode, 3)
+        self.assertIn("CERTIFICATE_VERIFY_FAILED", proc.stderr)
+
+    def test_bad_tls_options(self):
+        path = os.path.join(self.tmp, "s.json")
+        with open(path, "w") as fh:
+            json.dump(scenario(), fh)
+        for extra in (["--tls-key", os.path.join(self.tmp, "srv.key")],
+                      ["--tls-cert", os.path.join(self.tmp, "none.pem")],
+                      ["--tls-cert", self.ca]):       # no key anywhere
+            proc = subprocess.run([sys.executable, ONESIM, "serve", "--scenario", path] + extra,
+                                  capture_output=True, text=True, timeout=60)
+            self.assertEqual(proc.returncode, 2, extra)
+            self.assertIn("onesim:", proc.stderr)
+
+
 class ReadmeTest(unittest.TestCase):
     def test_readme_scenario_example_is_valid(self):
         import re

@@ -27,6 +27,8 @@ def main(argv=None):
     serve.add_argument("--state-dir", help="write port, pid, url, one_auth, *.jsonl here")
     serve.add_argument("--hook-base-path", help="directory for relative hook COMMANDs")
     serve.add_argument("--verbose", action="store_true", help="log HTTP requests to stderr")
+    serve.add_argument("--tls-cert", help="serve HTTPS with this certificate (PEM)")
+    serve.add_argument("--tls-key", help="its private key (PEM; default: in --tls-cert)")
     serve.add_argument("--lifetime", type=float, default=0,
                        help="exit cleanly after this many seconds (a safety net for test "
                             "harnesses that may be killed before they stop onesim; 0 = never)")
@@ -36,6 +38,7 @@ def main(argv=None):
     where.add_argument("--url", help="onesim URL (http://127.0.0.1:PORT[/RPC2])")
     where.add_argument("--state-dir", help="state dir of `onesim serve` (reads its port file)")
     ctl.add_argument("--compact", action="store_true", help="one-line JSON output")
+    ctl.add_argument("--cacert", help="HTTPS: the CA of onesim's certificate (PEM)")
     # --compact is accepted before or after the command name
     common = argparse.ArgumentParser(add_help=False)
     common.add_argument("--compact", action="store_true", default=argparse.SUPPRESS,
@@ -131,18 +134,23 @@ def main(argv=None):
 
 # --------------------------------------------------------------------------
 def serve_main(args):
+    import ssl
     from .scenario import load_file, ScenarioError
-    from .server import OneSim
+    from .server import OneSim, tls_context
 
     try:
+        if args.tls_key and not args.tls_cert:
+            raise ScenarioError("--tls-key needs --tls-cert")
+        tls = tls_context(args.tls_cert, args.tls_key) if args.tls_cert else None
         data = load_file(args.scenario)
         app = OneSim(data, base_dir=os.path.dirname(os.path.abspath(args.scenario)),
                      state_dir=args.state_dir, port=args.port,
-                     hook_base_path=args.hook_base_path, verbose=args.verbose)
+                     hook_base_path=args.hook_base_path, verbose=args.verbose,
+                     tls=tls)
     except ScenarioError as exc:
         print("onesim: %s" % exc, file=sys.stderr)
         return 2
-    except OSError as exc:
+    except (OSError, ssl.SSLError) as exc:
         print("onesim: cannot start: %s" % exc, file=sys.stderr)
         return 2
 
@@ -174,9 +182,17 @@ def _base_url(args):
         return url
     try:
         with open(os.path.join(args.state_dir, "port")) as fh:
-            return "http://127.0.0.1:%d" % int(fh.read().strip())
+            port = int(fh.read().strip())
     except (OSError, ValueError) as exc:
         raise SystemExit(_die(3, "cannot read the port file in %s: %s" % (args.state_dir, exc)))
+    scheme = "http"
+    try:
+        with open(os.path.join(args.state_dir, "url")) as fh:
+            if fh.read().startswith("https:"):
+                scheme = "https"
+    except OSError:
+        pass
+    return "%s://127.0.0.1:%d" % (scheme, port)
 
 
 def _die(code, text):
@@ -204,7 +220,7 @@ def _json_arg(text):
     return value
 
 
-def _request(base, method, path, body=None, timeout=None):
+def _request(base, method, path, body=None, timeout=None, context=None):
     data = None
     headers = {}
     if body is not None:
@@ -212,7 +228,7 @@ def _request(base, method, path, body=None, timeout=None):
         headers["Content-Type"] = "application/json"
     req = urllib.request.Request(base + path, data=data, method=method, headers=headers)
     try:
-        with urllib.request.urlopen(req, timeout=timeout or 30) as resp:
+        with urllib.request.urlopen(req, timeout=timeout or 30, context=context) as resp:
             return resp.status, json.loads(resp.read() or b"null")
     except urllib.error.HTTPError as exc:
         try:
@@ -322,7 +338,14 @@ def ctl_main(args):
     else:
         return _die(2, "unknown command %s" % cmd)
 
-    status, payload = _request(base, *call, timeout=timeout)
+    context = None
+    if args.cacert:
+        import ssl
+        try:
+            context = ssl.create_default_context(cafile=args.cacert)
+        except (OSError, ssl.SSLError) as exc:
+            return _die(2, "--cacert %s: %s" % (args.cacert, exc))
+    status, payload = _request(base, *call, timeout=timeout, context=context)
     try:
         print(json.dumps(payload, indent=None if args.compact else 2, sort_keys=True))
         sys.stdout.flush()

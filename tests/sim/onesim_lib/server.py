@@ -2,12 +2,14 @@
 
 Both live on the same port.  The server is a ThreadingHTTPServer speaking
 HTTP/1.1 with keep-alive (one thread per connection, so injected latency
-and stalls delay only their own connection).
+and stalls delay only their own connection), or HTTPS with a certificate
+(`serve --tls-cert/--tls-key`).
 """
 
 import json
 import os
 import socket
+import ssl
 import threading
 import time
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
@@ -38,7 +40,7 @@ class OneSim:
     """One running simulator: scenario objects + HTTP server."""
 
     def __init__(self, scenario, base_dir=".", state_dir=None, port=0,
-                 hook_base_path=None, verbose=False):
+                 hook_base_path=None, verbose=False, tls=None):
         self.state_dir = state_dir
         if state_dir:
             os.makedirs(state_dir, exist_ok=True)
@@ -56,9 +58,11 @@ class OneSim:
         self.stop_event = threading.Event()
         self.httpd = _Server(("127.0.0.1", port), _Handler)
         self.httpd.app = self
+        self.httpd.tls = tls
         self.port = self.httpd.server_address[1]
-        self.url = "http://127.0.0.1:%d/RPC2" % self.port
-        self.base_url = "http://127.0.0.1:%d" % self.port
+        scheme = "https" if tls is not None else "http"
+        self.url = "%s://127.0.0.1:%d/RPC2" % (scheme, self.port)
+        self.base_url = "%s://127.0.0.1:%d" % (scheme, self.port)
         self._thread = None
         env = {"ONE_XMLRPC": self.url, "ONESIM_URL": self.base_url}
         if state_dir:
@@ -350,6 +354,22 @@ class _Server(ThreadingHTTPServer):
     daemon_threads = True
     allow_reuse_address = True
     request_queue_size = 256
+    tls = None                        # an ssl.SSLContext: serve HTTPS
+
+    def get_request(self):
+        sock, addr = super().get_request()
+        if self.tls is not None:
+            # the handshake runs in the connection's thread (_Handler.setup)
+            sock = self.tls.wrap_socket(sock, server_side=True,
+                                        do_handshake_on_connect=False)
+        return sock, addr
+
+
+def tls_context(cert, key=None):
+    """A server-side TLS context with our certificate and its key (PEM)."""
+    ctx = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
+    ctx.load_cert_chain(cert, key or cert)
+    return ctx
 
 
 class _Handler(BaseHTTPRequestHandler):
@@ -362,6 +382,36 @@ class _Handler(BaseHTTPRequestHandler):
     def log_message(self, fmt, *args):
         if self.server.app.verbose:
             super().log_message(fmt, *args)
+
+    def setup(self):
+        # TLS: handshake here, in the connection's own thread, so that a
+        # client that never finishes it cannot stall the accept loop.
+        self.tls_refused = None
+        if isinstance(self.request, ssl.SSLSocket):
+            try:
+                self.request.settimeout(10)
+                self.request.do_handshake()
+                self.request.settimeout(None)
+            except (ssl.SSLError, OSError) as exc:
+                self.tls_refused = exc
+        super().setup()
+
+    def handle(self):
+        if self.tls_refused is None:
+            super().handle()
+            return
+        # The alert is out (a client that does not trust our certificate
+        # sends one); read until the client hangs up, so that closing does
+        # not reset the connection before it has read ours.
+        self.close_connection = True
+        self.server.app.events.add("tls_refused", error=str(self.tls_refused))
+        self.log_message("TLS handshake failed: %s", self.tls_refused)
+        try:
+            self.request.settimeout(2)
+            while socket.socket.recv(self.request, 4096):
+                pass
+        except OSError:
+            pass
 
     # ------------------------------------------------------------------
     def _read_body(self):
