@@ -14,6 +14,8 @@ import urllib.error
 import urllib.request
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
+from simtls import TlsHandshakeMixin, tls_context  # tests/sim, on sys.path
+
 from .api import Api, Request, Response, error_response
 from .faults import Injector
 from .model import ApiError, Cloud
@@ -41,40 +43,15 @@ class Sim:
         self.events.close()
 
 
-class Handler(BaseHTTPRequestHandler):
+class Handler(TlsHandshakeMixin, BaseHTTPRequestHandler):
     protocol_version = "HTTP/1.1"
     server_version = "novasim/1.0"
     sys_version = ""
 
-    def setup(self):
-        # TLS: the handshake runs here, in the connection's own thread, so
-        # a client that never finishes it cannot stall the accept loop.
-        self.tls_refused = None
-        if isinstance(self.request, ssl.SSLSocket):
-            try:
-                self.request.settimeout(10)
-                self.request.do_handshake()
-                self.request.settimeout(None)
-            except (ssl.SSLError, OSError) as exc:
-                self.tls_refused = exc
-        super().setup()
-
     def handle(self):
-        if self.tls_refused is None:
+        if not self.tls_refused_handled(
+                lambda e: self.server.sim.events.emit("tls_refused", error=e)):
             super().handle()
-            return
-        # The alert is out; read what the client still sends until it
-        # hangs up, so that closing does not reset the connection before
-        # the client has read the alert.
-        self.close_connection = True
-        self.server.sim.events.emit("tls_refused", error=str(self.tls_refused))
-        self.log_message("TLS handshake refused: %s", self.tls_refused)
-        try:
-            self.request.settimeout(2)
-            while socket.socket.recv(self.request, 4096):
-                pass
-        except OSError:
-            pass
 
     def log_message(self, fmt, *args):
         log = getattr(self.server, "access_log", None)
@@ -180,17 +157,6 @@ class Server(ThreadingHTTPServer):
             sock = self.tls.wrap_socket(sock, server_side=True,
                                         do_handshake_on_connect=False)
         return sock, addr
-
-
-def tls_context(cert, key, client_ca=None):
-    """A server context: our certificate and key; with client_ca, clients
-    must present a certificate that CA signed (ssl.CERT_REQUIRED)."""
-    ctx = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
-    ctx.load_cert_chain(cert, key)
-    if client_ca:
-        ctx.load_verify_locations(client_ca)
-        ctx.verify_mode = ssl.CERT_REQUIRED
-    return ctx
 
 
 def load_scenario(path):

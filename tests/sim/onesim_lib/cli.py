@@ -136,7 +136,9 @@ def main(argv=None):
 def serve_main(args):
     import ssl
     from .scenario import load_file, ScenarioError
-    from .server import OneSim, tls_context
+    from simtls import tls_context  # tests/sim, on sys.path
+
+    from .server import OneSim
 
     try:
         if args.tls_key and not args.tls_cert:

@@ -9,11 +9,12 @@ and stalls delay only their own connection), or HTTPS with a certificate
 import json
 import os
 import socket
-import ssl
 import threading
 import time
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from urllib.parse import parse_qs, urlsplit
+
+from simtls import TlsHandshakeMixin  # tests/sim, on sys.path
 
 from . import states as S
 from .api import Api, MUTATING, _jsonable
@@ -365,14 +366,7 @@ class _Server(ThreadingHTTPServer):
         return sock, addr
 
 
-def tls_context(cert, key=None):
-    """A server-side TLS context with our certificate and its key (PEM)."""
-    ctx = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
-    ctx.load_cert_chain(cert, key or cert)
-    return ctx
-
-
-class _Handler(BaseHTTPRequestHandler):
+class _Handler(TlsHandshakeMixin, BaseHTTPRequestHandler):
     protocol_version = "HTTP/1.1"
     server_version = "Xmlrpc-c_Abyss/1.51.0"
     sys_version = ""
@@ -383,35 +377,10 @@ class _Handler(BaseHTTPRequestHandler):
         if self.server.app.verbose:
             super().log_message(fmt, *args)
 
-    def setup(self):
-        # TLS: handshake here, in the connection's own thread, so that a
-        # client that never finishes it cannot stall the accept loop.
-        self.tls_refused = None
-        if isinstance(self.request, ssl.SSLSocket):
-            try:
-                self.request.settimeout(10)
-                self.request.do_handshake()
-                self.request.settimeout(None)
-            except (ssl.SSLError, OSError) as exc:
-                self.tls_refused = exc
-        super().setup()
-
     def handle(self):
-        if self.tls_refused is None:
+        if not self.tls_refused_handled(
+                lambda e: self.server.app.events.add("tls_refused", error=e)):
             super().handle()
-            return
-        # The alert is out (a client that does not trust our certificate
-        # sends one); read until the client hangs up, so that closing does
-        # not reset the connection before it has read ours.
-        self.close_connection = True
-        self.server.app.events.add("tls_refused", error=str(self.tls_refused))
-        self.log_message("TLS handshake failed: %s", self.tls_refused)
-        try:
-            self.request.settimeout(2)
-            while socket.socket.recv(self.request, 4096):
-                pass
-        except OSError:
-            pass
 
     # ------------------------------------------------------------------
     def _read_body(self):
