@@ -5,34 +5,17 @@
 # command onesim runs.
 set -u
 . "$(dirname "${BASH_SOURCE[0]}")/../lib/onesim.sh"
+. "$(dirname "${BASH_SOURCE[0]}")/../lib/harness.sh"
 HOST_ERROR=$top_builddir/hooks/host_error
-pass=0
-fail=0
-CASE_DIRS=()
 
 cleanup_all() {
 	onesim_stop
-	local d
-	for d in "${CASE_DIRS[@]}"; do rm -rf "$d"; done
+	harness_cleanup
 }
 trap cleanup_all EXIT
 
-ok() { echo "PASS: $*"; pass=$((pass + 1)); }
-ko() { echo "FAIL: $*"; fail=$((fail + 1)); }
-check() { # description, then a command that must succeed
-	local what=$1
-	shift
-	if "$@"; then ok "$what"; else ko "$what"; fi
-}
 finish() {
-	local d f
-	for d in "${CASE_DIRS[@]}"; do
-		for f in "$d"/vg.*; do
-			[ -s "$f" ] || continue
-			ko "valgrind: $f"
-			cat "$f"
-		done
-	done
+	valgrind_logs
 	echo "host_error: $pass passed, $fail failed"
 	[ "$fail" = 0 ]
 	exit $?
@@ -59,8 +42,7 @@ JSON
 new_case() {
 	local name=$1 fence=${2:-ok} extra=${3:-}
 	onesim_stop
-	T=$(mktemp -d "${TMPDIR:-/tmp}/vmh-he-$name.XXXXXX")
-	CASE_DIRS+=("$T")
+	new_case_dir "he-$name"
 	mkdir -p "$T/state"
 	scenario "${NHOSTS:-3}" "${NVMS:-6}" "${VMX:-}"
 	onesim_start "$T/scenario.json"

@@ -9,27 +9,18 @@ if [ -z "${PYTHON3:-}" ] && [ -x /usr/bin/python3 ]; then
 	PYTHON3=/usr/bin/python3
 fi
 . "$(dirname "${BASH_SOURCE[0]}")/../lib/onesim.sh"
+. "$(dirname "${BASH_SOURCE[0]}")/../lib/harness.sh"
 VMFAIL=$top_builddir/hooks/vm_failure_recreate
 HOST_ERROR=$top_builddir/hooks/host_error
-pass=0
-fail=0
-CASE_DIRS=()
 
 cleanup_all() {
 	onesim_stop
-	local d
-	for d in "${CASE_DIRS[@]}"; do rm -rf "$d"; done
+	harness_cleanup
 }
 trap cleanup_all EXIT
 
-ok() { echo "PASS: $*"; pass=$((pass + 1)); }
-ko() { echo "FAIL: $*"; fail=$((fail + 1)); }
-check() { # description, then a command that must succeed
-	local what=$1
-	shift
-	if "$@"; then ok "$what"; else ko "$what"; fi
-}
 finish() {
+	valgrind_logs
 	echo "vm_failure_recreate: $pass passed, $fail failed"
 	[ "$fail" = 0 ]
 	exit $?
@@ -54,8 +45,7 @@ new_case() {
 	local backoff="backoff = 0;" # no waiting unless a case asks for it
 	case $extra in *"backoff ="*) backoff= ;; esac
 	onesim_stop
-	T=$(mktemp -d "${TMPDIR:-/tmp}/vmh-vf-$name.XXXXXX")
-	CASE_DIRS+=("$T")
+	new_case_dir "vf-$name"
 	mkdir -p "$T/state"
 	scenario "$nvms" "$version"
 	onesim_start "$T/scenario.json"

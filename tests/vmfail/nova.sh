@@ -12,33 +12,21 @@ if [ -z "${PYTHON3:-}" ] && [ -x /usr/bin/python3 ]; then
 	PYTHON3=/usr/bin/python3
 fi
 . "$(dirname "$0")/../lib/novasim.sh"
+. "$(dirname "$0")/../lib/harness.sh"
 VMFAIL=$top_builddir/hooks/vm_failure_recreate
-pass=0
-fail=0
-CASE_DIRS=()
 
 cleanup_all() {
 	novasim_stop
-	local d
-	for d in "${CASE_DIRS[@]}"; do rm -rf "$d"; done
+	harness_cleanup
 }
 trap cleanup_all EXIT
-
-ok() { echo "PASS: $*"; pass=$((pass + 1)); }
-ko() { echo "FAIL: $*"; fail=$((fail + 1)); }
-check() { # description, then a command that must succeed
-	local what=$1
-	shift
-	if "$@"; then ok "$what"; else ko "$what"; fi
-}
 
 # new_case NAME [extra vm_failure config]: novasim with 4 servers on cmp1
 # (HA_Enabled=True but the last), and a configuration for it.
 new_case() {
 	local name=$1 extra=${2:-}
 	novasim_stop
-	T=$(mktemp -d "${TMPDIR:-/tmp}/vmh-vfn-$name.XXXXXX")
-	CASE_DIRS+=("$T")
+	new_case_dir "vfn-$name"
 	mkdir -m 700 "$T/state"
 	cat >"$T/scenario.json" <<'JSON'
 {"settings": {"action_delay_s": 0.3},
@@ -220,12 +208,6 @@ check "flap: mark removed, healed again (0: $rc)" test "$rc" = 0 || explain
 check "flap: a third reboot now ($(actions_of "${ids[0]}"))" \
 	test "$(actions_of "${ids[0]}")" = "reboot reboot reboot"
 
-for d in "${CASE_DIRS[@]}"; do
-	for f in "$d"/vg.*; do
-		[ -s "$f" ] || continue
-		ko "valgrind: $f"
-		cat "$f"
-	done
-done
+valgrind_logs
 echo "vm_failure_recreate on OpenStack: $pass passed, $fail failed"
 [ "$fail" = 0 ]
