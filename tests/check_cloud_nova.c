@@ -109,8 +109,10 @@ admin_env(const char *user, const char *pass)
 	setenv("OS_PROJECT_DOMAIN_NAME", "Default", 1);
 }
 
+/* A vmheal.conf: extra top-level lines (NULL: cloud = "openstack"), and
+ * extra keys in the openstack section. */
 static void
-load_conf(const char *extra)
+load_conf_with(const char *extra, const char *os_keys)
 {
 	char text[2048], *path;
 	struct vmh_error err;
@@ -121,12 +123,18 @@ load_conf(const char *extra)
 	snprintf(text, sizeof(text),
 		 "state_dir = \"%s\";\n%s\n"
 		 "openstack = { timeout = 5; connect_timeout = 2; "
-		 "enable_wait = 3; };\n",
-		 tmpdir, extra ? extra : "cloud = \"openstack\";");
+		 "enable_wait = 3; %s };\n",
+		 tmpdir, extra ? extra : "cloud = \"openstack\";", os_keys);
 	path = tu_write(tmpdir, "vmheal.conf", text, 0600);
 	if (vmh_conf_load(path, &conf, &err) != VMH_OK)
 		ck_abort_msg("config: %s", err.text);
 	free(path);
+}
+
+static void
+load_conf(const char *extra)
+{
+	load_conf_with(extra, "");
 }
 
 static void
@@ -1318,20 +1326,7 @@ END_TEST
 static void
 load_conf_os(const char *os_keys)
 {
-	char text[2048], *path;
-	struct vmh_error err;
-
-	vmh_error_init(&err);
-	vmh_conf_free(conf);
-	conf = NULL;
-	snprintf(text, sizeof(text),
-		 "state_dir = \"%s\";\ncloud = \"openstack\";\n"
-		 "openstack = { timeout = 5; connect_timeout = 2; %s };\n",
-		 tmpdir, os_keys);
-	path = tu_write(tmpdir, "vmheal.conf", text, 0600);
-	if (vmh_conf_load(path, &conf, &err) != VMH_OK)
-		ck_abort_msg("config: %s", err.text);
-	free(path);
+	load_conf_with(NULL, os_keys);
 }
 
 /* vmh_cloud_open() must fail with VMH_E_CONFIG, the message naming

@@ -13,31 +13,13 @@
 #                           from stdin (bound to `d`); prints the result
 # Tests using it exit 77 (skipped) when python3 is missing.
 
-top_srcdir=${top_srcdir:-$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)}
-top_builddir=${top_builddir:-$top_srcdir}
-PYTHON3=${PYTHON3:-$(command -v python3)}
-if [ -z "$PYTHON3" ]; then
-	echo "SKIP: python3 is not installed (apt-get install python3)"
-	exit 77
-fi
+. "$(dirname "${BASH_SOURCE[0]}")/simproc.sh"
 NOVASIM=$top_srcdir/tests/sim/novasim
 
 novasim_start() {
-	local i
 	NOVASIM_DIR=$(mktemp -d "${TMPDIR:-/tmp}/novasim.XXXXXX")
-	"$PYTHON3" "$NOVASIM" serve --scenario "$1" --state-dir "$NOVASIM_DIR" \
-		--exit-with-parent >"$NOVASIM_DIR/serve.out" \
-		2>"$NOVASIM_DIR/serve.err" &
-	NOVASIM_PID=$!
-	for i in $(seq 1 100); do
-		[ -s "$NOVASIM_DIR/port" ] && break
-		if ! kill -0 "$NOVASIM_PID" 2>/dev/null; then
-			cat "$NOVASIM_DIR/serve.err" >&2
-			return 1
-		fi
-		sleep 0.1
-	done
-	[ -s "$NOVASIM_DIR/port" ] || { echo "novasim did not start" >&2; return 1; }
+	sim_serve "$NOVASIM" "$NOVASIM_DIR" "$1" --exit-with-parent || return 1
+	NOVASIM_PID=$SIM_PID
 	OS_AUTH_URL="$(cat "$NOVASIM_DIR/url")/v3"
 	OS_USERNAME=admin OS_PASSWORD=admin-pass OS_PROJECT_NAME=admin
 	OS_USER_DOMAIN_NAME=Default OS_PROJECT_DOMAIN_NAME=Default
@@ -51,12 +33,8 @@ novasim_ctl() {
 }
 
 novasim_stop() {
-	if [ -n "${NOVASIM_PID:-}" ]; then
-		kill "$NOVASIM_PID" 2>/dev/null
-		wait "$NOVASIM_PID" 2>/dev/null
-		NOVASIM_PID=
-	fi
-	[ -n "${NOVASIM_DIR:-}" ] && rm -rf "$NOVASIM_DIR"
+	sim_stop "${NOVASIM_PID:-}" "${NOVASIM_DIR:-}"
+	NOVASIM_PID=
 	NOVASIM_DIR=
 }
 
@@ -90,9 +68,3 @@ except urllib.error.HTTPError as e:
 PY
 }
 
-jq_py() {
-	"$PYTHON3" -c 'import json,sys
-d = json.load(sys.stdin)
-r = eval(sys.argv[1])
-print(json.dumps(r) if isinstance(r, (dict, list)) else r)' "$1"
-}
