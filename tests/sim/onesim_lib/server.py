@@ -366,6 +366,19 @@ class _Server(ThreadingHTTPServer):
         return sock, addr
 
 
+def _injected_code(decision):
+    """The error, fault or HTTP code an intercepted call is answered with
+    (None: it is dropped or stalled)."""
+    kind, p = decision.kind, decision.params
+    if kind == "error":
+        return int(p.get("code", p.get("error_code", S.INTERNAL)))
+    if kind == "fault":
+        return int(p.get("fault_code", S.FAULT_TYPE))
+    if kind == "http":
+        return int(p.get("http_status", 503))
+    return None
+
+
 class _Handler(TlsHandshakeMixin, BaseHTTPRequestHandler):
     protocol_version = "HTTP/1.1"
     server_version = "Xmlrpc-c_Abyss/1.51.0"
@@ -456,13 +469,16 @@ class _Handler(TlsHandshakeMixin, BaseHTTPRequestHandler):
             # the call is answered (or not) without being executed
             app.counters.outcome(method, "injected:" + kind)
             app.events.add("fault", method=method, fault=kind)
-            code = self._injected_before(method, decision)
+            code = _injected_code(decision)
+            # In the ledger before the answer leaves: a client that reads
+            # the ledger right after its answer finds the call there.
             if method in MUTATING:
                 app.ledger.append({
                     "time": time.time(), "method": method, "params": _jsonable(params[1:]),
                     "user": None, "ok": False, "code": code, "safety": None,
                     "executed": False, "injected": kind,
                     "delivered": kind in ("error", "fault", "http")})
+            self._injected_before(method, decision, code)
             return
         response, outcome, record = app.api.call(method, params)
         app.counters.outcome(method, outcome)
@@ -501,29 +517,25 @@ class _Handler(TlsHandshakeMixin, BaseHTTPRequestHandler):
         if record is not None:
             record["delivered"] = delivered
 
-    def _injected_before(self, method, decision):
-        """Answer a call the fault injector intercepts; returns the error,
-        fault or HTTP code sent (None when nothing was sent)."""
+    def _injected_before(self, method, decision, code):
+        """Answer a call the fault injector intercepts with code (from
+        _injected_code), or hang up."""
         app = self.server.app
         kind, p = decision.kind, decision.params
         if kind == "error":
-            code = int(p.get("code", p.get("error_code", S.INTERNAL)))
             msg = p.get("message", p.get("error_message", "Injected failure (onesim)"))
             self._send(200, app.api.injected_failure(method, code, msg))
-            return code
+            return
         if kind == "fault":
-            code = int(p.get("fault_code", S.FAULT_TYPE))
             self._send(200, encode_fault(code, p.get("fault_message", "Injected fault (onesim)")))
-            return code
+            return
         if kind == "http":
-            status = int(p.get("http_status", 503))
-            self._send(status, ("<html><body>%d onesim injected error</body></html>\n" % status)
+            self._send(code, ("<html><body>%d onesim injected error</body></html>\n" % code)
                        .encode(), "text/html")
-            return status
+            return
         if kind == "stall":
             app.stop_event.wait(float(p.get("stall_s", app.faults.stall_s)))
         self._hang_up()                  # drop, and a stall once it is over
-        return None
 
     # ------------------------------------------------------------------
     def _control(self, method, path):
