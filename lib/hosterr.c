@@ -868,10 +868,22 @@ bmc_power(struct incident *in)
 	enum vmh_fence_power power = VMH_FENCE_PW_UNKNOWN;
 	struct vmh_error e2;
 	long long t0 = vmh_now_ms();
+	size_t i, readable = 0;
 
 	if (!in->hc->second_opinion_bmc || in->opts->no_fencing ||
 	    in->conf->fence == NULL || in->conf->fence->n_levels == 0)
 		return VMH_FENCE_PW_UNKNOWN;
+	for (i = 0; i < in->conf->fence->n_levels; i++)
+		readable +=
+		    in->conf->fence->levels[i].type == VMH_FENCE_AGENT ||
+		    in->conf->fence->levels[i].status_command != NULL;
+	if (readable == 0) {
+		/* fence_host.sh-style scripts without a status command. */
+		log_info("host %s: no fence level can read the power state: "
+			 "the BMC is not asked",
+			 in->host->name);
+		return VMH_FENCE_PW_UNKNOWN;
+	}
 	if (in->opts->dry_run) {
 		log_info("host %s: dry run: would ask the fence chain for the "
 			 "power state",

@@ -143,6 +143,8 @@ onesim_ctl fail-host host1 --mode partition >/dev/null
 "$T/hook" --host host1 -r >"$T/out" 2>"$T/err"
 check "isolated: exit 82" test $? = 82
 check "isolated: nothing recovered, not fenced" test -z "$(recover_counts)" -a ! -e "$T/fence.log"
+check "isolated: a fence script without a status command is not asked for the power state" \
+	sh -c "! grep -q 'BMC' '$T/err'"
 
 # The BMC is asked first (the fence level's status command, which stands
 # for it: ON until the fence script ran, then OFF).
