@@ -173,9 +173,9 @@ main(int argc, char **argv)
 	struct vmh_hosterr_report report = { 0 };
 	struct vmh_error err;
 	struct vmh_buf in;
-	char *tokens[STDIN_TOKENS_MAX], *argv2[STDIN_TOKENS_MAX + 64];
+	char **argv2 = NULL;
 	char *host_id = NULL, *host_name = NULL, *host_xml = NULL;
-	int status, i, n, argc2 = 0, curl_ready = 0;
+	int status, argc2 = 0, curl_ready = 0;
 	enum vmh_rc rc;
 
 	memset(&a, 0, sizeof(a));
@@ -194,23 +194,18 @@ main(int argc, char **argv)
 	}
 	if (!a.status && !a.restore && a.positional == NULL &&
 	    a.opts.host == NULL && !a.cli.check_config) {
-		if (vmh_cli_stdin_args(&in, tokens, STDIN_TOKENS_MAX, &n,
-				       &err) != VMH_OK) {
+		if (vmh_cli_stdin_argv(&in, argc, argv, STDIN_TOKENS_MAX,
+				       &argv2, &argc2, &err) != VMH_OK) {
 			status = vmh_cli_fail(&err);
 			goto done;
 		}
-		if (n == 0) {
+		if (argc2 == argc) {
 			status = vmh_cli_usage_error(
 			    &a.cli, "no host given: pass a host ID or the "
 				    "base64 <HOST> document, --host NAME, "
 				    "or the hook arguments on stdin");
 			goto done;
 		}
-		for (i = 0; i < argc && argc2 < 63; i++)
-			argv2[argc2++] = argv[i];
-		for (i = 0; i < n; i++)
-			argv2[argc2++] = tokens[i];
-		argv2[argc2] = NULL;
 		if ((status = parse(argc2, argv2, &a)) >= 0)
 			goto done;
 	}
@@ -272,6 +267,7 @@ done:
 	vmh_cloud_close(cloud);
 	vmh_conf_free(conf);
 	vmh_buf_free(&in);
+	free(argv2);
 	free(host_id);
 	free(host_name);
 	free(host_xml);

@@ -171,9 +171,9 @@ main(int argc, char **argv)
 	struct vmh_vmfail_report report;
 	struct vmh_error err;
 	struct vmh_buf in;
-	char *tokens[STDIN_TOKENS_MAX], *argv2[STDIN_TOKENS_MAX + 64];
+	char **argv2 = NULL;
 	char *vm_id = NULL, reason[160];
-	int status, i, n, argc2 = 0, curl_ready = 0, state, lcm;
+	int status, argc2 = 0, curl_ready = 0, state, lcm;
 	enum vmh_rc rc;
 
 	memset(&a, 0, sizeof(a));
@@ -187,23 +187,18 @@ main(int argc, char **argv)
 	/* OpenNebula 6+ with ARGUMENTS_STDIN: no argv, "<b64>" on stdin.
 	 * The stdin words are parsed like command-line words. */
 	if (a.positional == NULL && a.vm == NULL && !a.cli.check_config) {
-		if (vmh_cli_stdin_args(&in, tokens, STDIN_TOKENS_MAX, &n,
-				       &err) != VMH_OK) {
+		if (vmh_cli_stdin_argv(&in, argc, argv, STDIN_TOKENS_MAX,
+				       &argv2, &argc2, &err) != VMH_OK) {
 			status = vmh_cli_fail(&err);
 			goto done;
 		}
-		if (n == 0) {
+		if (argc2 == argc) {
 			status = vmh_cli_usage_error(
 			    &a.cli, "no VM given: pass a VM ID or the base64 "
 				    "<VM> document, --vm ID, or the hook "
 				    "arguments on stdin");
 			goto done;
 		}
-		for (i = 0; i < argc && argc2 < 63; i++)
-			argv2[argc2++] = argv[i];
-		for (i = 0; i < n; i++)
-			argv2[argc2++] = tokens[i];
-		argv2[argc2] = NULL;
 		if ((status = parse(argc2, argv2, &a)) >= 0)
 			goto done;
 	}
@@ -260,6 +255,7 @@ done:
 	vmh_cloud_close(cloud);
 	vmh_conf_free(conf);
 	vmh_buf_free(&in);
+	free(argv2);
 	free(vm_id);
 	if (curl_ready)
 		curl_global_cleanup();

@@ -5,6 +5,7 @@
 #include <errno.h>
 #include <stdarg.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 #include <syslog.h>
 #include <unistd.h>
@@ -141,9 +142,10 @@ is_blank(char c)
 	return c == ' ' || c == '\t' || c == '\r' || c == '\n';
 }
 
-enum vmh_rc
-vmh_cli_stdin_args(struct vmh_buf *in, char **tokens, int max, int *n,
-		   struct vmh_error *err)
+/* Read stdin into in and split it into at most max words. */
+static enum vmh_rc
+stdin_words(struct vmh_buf *in, char **tokens, int max, int *n,
+	    struct vmh_error *err)
 {
 	char chunk[65536], *p;
 	ssize_t r;
@@ -175,5 +177,29 @@ vmh_cli_stdin_args(struct vmh_buf *in, char **tokens, int max, int *n,
 		while (*p != '\0' && !is_blank(*p))
 			p++;
 	}
+	return VMH_OK;
+}
+
+enum vmh_rc
+vmh_cli_stdin_argv(struct vmh_buf *in, int argc, char **argv, int max_words,
+		   char ***out, int *out_argc, struct vmh_error *err)
+{
+	char **v;
+	enum vmh_rc rc;
+	int n = 0;
+
+	*out = NULL;
+	*out_argc = 0;
+	if ((v = calloc((size_t)argc + (size_t)max_words + 1, sizeof(*v))) ==
+	    NULL)
+		return vmh_error_set(err, VMH_E_NOMEM, NULL, 0,
+				     "out of memory");
+	if ((rc = stdin_words(in, v + argc, max_words, &n, err)) != VMH_OK) {
+		free(v);
+		return rc;
+	}
+	memcpy(v, argv, (size_t)argc * sizeof(*v));
+	*out = v;
+	*out_argc = argc + n;
 	return VMH_OK;
 }

@@ -90,12 +90,15 @@ int vmh_cli_fail(const struct vmh_error *err);
 
 /*
  * Hook arguments on stdin (OpenNebula 6+ ARGUMENTS_STDIN=yes): read all of
- * stdin into in (its ceiling bounds the size) and split it in place on
- * blanks into at most max words, as the stock Ruby hooks' split(' ') does.
- * tokens point into in. VMH_E_DATA for a NUL byte, too many words or too
- * much data.
+ * stdin into in (its ceiling bounds the size), split it in place on blanks
+ * into at most max_words words, as the stock Ruby hooks' split(' ') does,
+ * and make *out (allocated, NULL-terminated; free() it) the command line
+ * argv followed by those words, to be parsed as command-line words.
+ * *out_argc is its length; the words point into in. VMH_E_DATA for a NUL
+ * byte, too many words or too much data.
  */
-enum vmh_rc vmh_cli_stdin_args(struct vmh_buf *in, char **tokens, int max,
-			       int *n, struct vmh_error *err);
+enum vmh_rc vmh_cli_stdin_argv(struct vmh_buf *in, int argc, char **argv,
+			       int max_words, char ***out, int *out_argc,
+			       struct vmh_error *err);
 
 #endif
